@@ -1,0 +1,46 @@
+# lain's developer entry points.  `make setup` then `make test` is all a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HELM_MAJOR ?= 3
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup test test-unit test-e2e lint bench docs demo clean
+
+setup: $(VENV)/.installed
+	$(BIN)/python tools/install_binaries.py --venv $(VENV) --default-major $(HELM_MAJOR)
+	@$(BIN)/helm version --short && $(BIN)/kubectl version --client | head -1
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
+	touch $@
+
+# The whole suite: lint, unit and chart tests and e2e against helm 3, then the e2e
+# tests again against helm 4 (both pairs are installed side by side by `make setup`).
+test: lint
+	PATH="$(CURDIR)/$(VENV)/tools/helm3:$(CURDIR)/$(BIN):$$PATH" LAIN_TEST_HELM_MAJOR=3 \
+		$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+	PATH="$(CURDIR)/$(VENV)/tools/helm4:$(CURDIR)/$(BIN):$$PATH" LAIN_TEST_HELM_MAJOR=4 \
+		$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m e2e
+
+test-unit:
+	$(BIN)/python -m pytest -q -m 'not e2e'
+
+test-e2e:
+	PATH="$(CURDIR)/$(VENV)/tools/helm$(HELM_MAJOR):$(CURDIR)/$(BIN):$$PATH" LAIN_TEST_HELM_MAJOR=$(HELM_MAJOR) \
+		$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m e2e
+
+lint:
+	$(BIN)/ruff check lain_cli tests bench tools
+
+bench:
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
+
+docs:
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+clean:
+	rm -rf docs/_build .pytest_cache

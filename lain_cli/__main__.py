@@ -1,0 +1,3 @@
+from lain_cli.cli import main
+
+main()

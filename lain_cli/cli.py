@@ -1,0 +1,162 @@
+"""lain's command tree.
+
+Commands live in ``lain_cli/commands/<module>.py`` and are imported only when
+invoked (``lain --help`` stays fast: no yaml, jinja2 or rich import).  Each
+command is thin: it parses options and calls the library layer.  ``main``
+turns every :class:`~lain_cli.errors.LainError` into a short message and an
+exit code; an unexpected exception is written to a log file, never dumped as a
+traceback on the user.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+
+import click
+
+from lain_cli import __version__
+
+# name -> (module under lain_cli.commands, attribute, one-line summary for --help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "version": ("version", "version", "Show lain, helm, kubectl and cluster versions."),
+}
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """Options given before the command, shared by every command."""
+
+    values_files: tuple[str, ...] = ()
+    cluster: str | None = None
+    verbose: bool = False
+    json: bool = False
+    color: bool | None = None
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(f"lain_cli.commands.{entry[0]}")
+        return getattr(module, entry[1])
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f" Did you mean `lain {close[0]}`?" if close else ""
+            raise click.UsageError(f"no such command {name!r}.{hint} See `lain --help`.", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Run `lain COMMAND --help` for a command's options and examples.",
+)
+@click.option(
+    "-f",
+    "--values",
+    "values_files",
+    multiple=True,
+    metavar="FILE",
+    help="Extra values file, applied after chart/values.yaml and chart/values-<cluster>.yaml "
+    "(repeatable, in order). Overriding appname here makes a separate app.",
+)
+@click.option("--cluster", metavar="NAME", help="Cluster to act on (default: the one chosen by `lain use`).")
+@click.option("-v", "--verbose", is_flag=True, help="Show every helm/kubectl command and its timing.")
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable output where a command has it.")
+@click.option("--no-color", is_flag=True, help="Plain output without colors (also: NO_COLOR=1).")
+@click.version_option(__version__, "--version", prog_name="lain", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    values_files: tuple[str, ...],
+    cluster: str | None,
+    verbose: bool,
+    json_output: bool,
+    no_color: bool,
+) -> None:
+    """lain: safe, observable Kubernetes releases from chart/values.yaml.
+
+    \b
+    Typical use:
+      lain use dev            # pick a cluster
+      lain deploy             # render, release, track until green
+      lain status             # the live panel: pods, logs, endpoints
+      lain rollback           # back to the previous good revision
+    """
+    from lain_cli import console, proc
+
+    proc.set_verbose(verbose)
+    console.configure(color=False if no_color else None, json_output=json_output)
+    ctx.obj = GlobalOptions(
+        values_files=values_files,
+        cluster=cluster,
+        verbose=verbose,
+        json=json_output,
+        color=False if no_color else None,
+    )
+
+
+def _crash_log(exc: BaseException) -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "lain", "last-crash.log")
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(f"lain {__version__}\nargv: {sys.argv!r}\n\n")
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return ""
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``lain`` console script."""
+    from lain_cli.errors import EXIT_FAILED, EXIT_USAGE, LainError
+
+    try:
+        code = cli.main(args=argv, prog_name="lain", standalone_mode=False)
+    except LainError as exc:
+        print(exc.render(), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+    except click.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        # stdout closed early (`lain ... | head`): not an error worth a message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks on users
+        where = _crash_log(exc)
+        print(f"error: internal error in lain: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        if where:
+            print(f"hint: the details are in {where}; please attach it to a bug report", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
+    sys.exit(code if isinstance(code, int) else 0)

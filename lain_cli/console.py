@@ -1,0 +1,96 @@
+"""How lain talks to the person (or CI log) on the other end.
+
+Progress and diagnostics go to stderr; a command's actual result (rendered
+manifests, ``--json`` documents, ``env show``) goes to stdout so it can be
+piped.  Without a TTY every progress line starts with a timestamp, so CI logs
+show where time went; on a TTY lines are colored unless ``--no-color`` or
+``NO_COLOR`` says otherwise.  rich is only imported by the live panel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, TextIO
+
+_color: bool | None = None
+_json_output = False
+
+_STYLES = {"step": "36", "ok": "32", "warn": "33", "error": "31", "dim": "2"}
+
+
+def configure(*, color: bool | None = None, json_output: bool = False) -> None:
+    """Apply the global ``--no-color`` / ``--json`` options."""
+    global _color, _json_output
+    _color = color
+    _json_output = json_output
+
+
+def json_requested() -> bool:
+    return _json_output
+
+
+def is_tty(stream: TextIO | None = None) -> bool:
+    stream = stream or sys.stdout
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def use_color(stream: TextIO | None = None) -> bool:
+    if _color is not None:
+        return _color
+    if os.environ.get("NO_COLOR"):
+        return False
+    return is_tty(stream or sys.stderr)
+
+
+def interactive() -> bool:
+    """True when a person is at a terminal (stdin and stdout are TTYs)."""
+    return is_tty(sys.stdout) and is_tty(sys.stdin)
+
+
+def _paint(text: str, style: str, stream: TextIO) -> str:
+    if not use_color(stream):
+        return text
+    return f"\033[{_STYLES[style]}m{text}\033[0m"
+
+
+def _emit(prefix: str, message: str, style: str) -> None:
+    stream = sys.stderr
+    stamp = "" if is_tty(stream) else time.strftime("%H:%M:%S ")
+    for line in message.splitlines() or [""]:
+        print(f"{stamp}{_paint(prefix, style, stream)}{line}", file=stream, flush=True)
+
+
+def step(message: str) -> None:
+    """A progress line: something lain is doing now."""
+    _emit("» ", message, "step")
+
+
+def info(message: str) -> None:
+    _emit("  ", message, "dim")
+
+
+def success(message: str) -> None:
+    _emit("✓ ", message, "ok")
+
+
+def warn(message: str) -> None:
+    _emit("warning: ", message, "warn")
+
+
+def failure(message: str) -> None:
+    _emit("✗ ", message, "error")
+
+
+def out(text: str = "") -> None:
+    """Result text for stdout."""
+    print(text, flush=True)
+
+
+def out_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False, default=str), flush=True)
