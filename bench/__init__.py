@@ -1,0 +1,1 @@
+"""lain's benchmarks, run with ``make bench`` (``python -m bench``)."""
