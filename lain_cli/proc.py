@@ -14,7 +14,9 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -124,15 +126,22 @@ class Stream:
     Use as a context manager; leaving it terminates the process if it still runs.
     """
 
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        *,
+        merge_stderr: bool = True,
+    ) -> None:
         self.argv = [os.fspath(a) for a in argv]
         self.started = time.monotonic()
+        self._stderr: deque[str] = deque(maxlen=50)
         _echo(self.argv, None, ())
         try:
             self.proc = subprocess.Popen(
                 self.argv,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
                 stdin=subprocess.DEVNULL,
                 text=True,
                 encoding="utf-8",
@@ -142,6 +151,18 @@ class Stream:
             )
         except FileNotFoundError as exc:
             raise ToolError(f"{self.argv[0]} not found", hint="run `make setup`, or put it on PATH") from exc
+        if not merge_stderr:
+            # Drain stderr in the background so a chatty child never blocks on a full pipe.
+            threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line.rstrip("\n"))
+
+    def stderr_tail(self) -> list[str]:
+        """The last lines the process wrote to stderr (with ``merge_stderr=False``)."""
+        return list(self._stderr)
 
     def lines(self) -> Iterator[str]:
         assert self.proc.stdout is not None
@@ -165,13 +186,14 @@ class Stream:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe:
+                pipe.close()
 
 
-def stream(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Stream:
+def stream(argv: Sequence[str], env: Mapping[str, str] | None = None, *, merge_stderr: bool = True) -> Stream:
     """Start ``argv`` and read its output line by line (see :class:`Stream`)."""
-    return Stream(argv, env)
+    return Stream(argv, env, merge_stderr=merge_stderr)
 
 
 def run_attached(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
