@@ -78,6 +78,14 @@ def _pod_template(name: str, extra: dict[str, Any], restart: str) -> dict[str, A
 
 CAPTURED: list[tuple[str, dict[str, Any]]] = [
     (
+        "helm3.19-uninstall-deleteoptions",
+        {"kind": "DeleteOptions", "apiVersion": "v1"},
+    ),
+    (
+        "helm4.2-uninstall-deleteoptions",
+        {"kind": "DeleteOptions", "apiVersion": "v1"},
+    ),
+    (
         "kubectl1.34-secret-generic",
         {
             "kind": "Secret",
