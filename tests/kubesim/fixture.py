@@ -1,0 +1,237 @@
+"""pytest fixtures: ``cluster`` (a fresh simulator per test) and ``helm_major``.
+
+The simulator runs in a background thread with its own event loop; :class:`SimClient`
+marshals Python API calls onto that loop.  The kubeconfig goes to the test's
+``KUBECONFIG`` (isolated per test by ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from .kubeconfig import write_kubeconfig
+from .resources import REGISTRY, ResourceType
+from .selectors import make_predicate
+from .sim import Simulator
+
+T = TypeVar("T")
+Obj = dict[str, Any]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_TIME_SCALE = 0.01
+
+
+def helm_major_from_env() -> int:
+    return int(os.environ.get("LAIN_TEST_HELM_MAJOR", "3"))
+
+
+def find_binary(name: str) -> str:
+    """``name`` on PATH, else the pinned copy under ``.venv/tools/helm<major>/``."""
+    found = shutil.which(name)
+    if found and "/usr/bin/kubectl" not in found:
+        return found
+    pinned = REPO_ROOT / ".venv" / "tools" / f"helm{helm_major_from_env()}" / name
+    if pinned.exists():
+        return str(pinned)
+    raise FileNotFoundError(f"{name} not found on PATH nor at {pinned}")
+
+
+def resource_type(kind_or_plural: str, api_version: str | None = None) -> ResourceType:
+    """Look a kind up by plural (``deployments``), kind (``Deployment``) or short name."""
+    needle = kind_or_plural.lower()
+    for rt in REGISTRY.resources:
+        if api_version and rt.api_version != api_version:
+            continue
+        if needle in (rt.plural, rt.kind.lower(), *rt.short_names):
+            return rt
+    raise KeyError(kind_or_plural)
+
+
+class SimClient:
+    """Thread-safe facade over a :class:`Simulator` running on another thread's loop."""
+
+    def __init__(self, sim: Simulator, loop: asyncio.AbstractEventLoop) -> None:
+        self._sim = sim
+        self._loop = loop
+
+    def call(self, fn: Callable[[], T]) -> T:
+        future: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+                future.set_exception(exc)
+
+        self._loop.call_soon_threadsafe(run)
+        return future.result(timeout=30)
+
+    @property
+    def raw(self) -> Simulator:
+        """The simulator itself: only touch it through :meth:`call`."""
+        return self._sim
+
+    def get(self, kind: str, name: str, namespace: str = "default") -> Obj | None:
+        rt = resource_type(kind)
+        return self.call(lambda: self._sim.store.get(rt, namespace if rt.namespaced else None, name))
+
+    def list(self, kind: str, namespace: str | None = "default", selector: str | None = None,
+             field_selector: str | None = None) -> list[Obj]:
+        rt = resource_type(kind)
+        predicate = make_predicate(selector, field_selector)
+        return self.call(lambda: self._sim.store.list(rt, namespace if rt.namespaced else None, predicate))
+
+    def create(self, obj: Obj) -> Obj:
+        rt = REGISTRY.by_api_version_kind(obj["apiVersion"], obj["kind"])
+        if rt is None:
+            raise KeyError(f"{obj['apiVersion']} {obj['kind']}")
+        obj = copy.deepcopy(obj)
+        if rt.namespaced:
+            obj.setdefault("metadata", {}).setdefault("namespace", "default")
+        return self.call(lambda: self._sim.create(rt, obj))
+
+    def patch(self, kind: str, name: str, patch: Obj, namespace: str = "default",
+              patch_type: str = "application/merge-patch+json", subresource: str = "") -> Obj:
+        rt = resource_type(kind)
+        return self.call(lambda: self._sim.patch(rt, namespace, name, patch_type, copy.deepcopy(patch),
+                                                 manager="kubesim-test", subresource=subresource)[0])
+
+    def delete(self, kind: str, name: str, namespace: str = "default") -> Obj:
+        rt = resource_type(kind)
+        return self.call(lambda: self._sim.store.delete(rt, namespace, name))
+
+    def set_knobs(self, namespace: str | None = "default", *, pod: str | None = None,
+                  selector: str | None = None, **knobs: Any) -> None:
+        self.call(lambda: self._sim.set_knobs(namespace, pod=pod, selector=selector, **knobs))
+
+    def append_log(self, pod: str, text: str, namespace: str = "default", container: str | None = None) -> None:
+        self.call(lambda: self._sim.append_log(namespace, pod, text, container))
+
+    def logs(self, pod: str, namespace: str = "default", container: str | None = None,
+             previous: bool = False) -> str:
+        def read() -> str:
+            obj = self._sim.store.must_get(resource_type("pods"), namespace, pod)
+            name = container or obj["spec"]["containers"][0]["name"]
+            return self._sim.logs.text(obj["metadata"]["uid"], name, previous)
+
+        return self.call(read)
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02,
+                 message: str = "condition") -> T:
+        """Poll ``predicate`` (run on the test thread) until it returns something truthy."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
+            time.sleep(interval)
+
+
+class SimThread:
+    """A simulator serving on its own event loop in a daemon thread."""
+
+    def __init__(self, time_scale: float = FIXTURE_TIME_SCALE) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.sim: Simulator | None = None
+        self.url = ""
+        self._time_scale = time_scale
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="kubesim", daemon=True)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.sim = Simulator(time_scale=self._time_scale)
+            self.url = self.loop.run_until_complete(self.sim.start())
+        except BaseException as exc:  # noqa: BLE001 - reported by start()
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.run_forever()
+
+    def start(self) -> SimClient:
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        assert self.sim is not None
+        return SimClient(self.sim, self.loop)
+
+    def stop(self) -> None:
+        if self.sim is not None:
+            asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(timeout=30)
+        pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()] if self.loop.is_running() else []
+
+        async def drain() -> None:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+        if pending:
+            asyncio.run_coroutine_threadsafe(drain(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(30)
+        self.loop.run_until_complete(self.loop.shutdown_default_executor())
+        self.loop.close()
+
+
+@dataclass
+class Cluster:
+    """What the ``cluster`` fixture yields."""
+
+    url: str
+    kubeconfig: Path
+    sim: SimClient
+    helm_major: int
+
+    def _run(self, binary: str, args: tuple[str, ...], check: bool, timeout: float,
+             input: str | None) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, KUBECONFIG=str(self.kubeconfig))
+        proc = subprocess.run([find_binary(binary), *args], capture_output=True, text=True, env=env,
+                              timeout=timeout, input=input)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{binary} {' '.join(args)} exited {proc.returncode}\n"
+                                 f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        return proc
+
+    def kubectl(self, *args: str, check: bool = True, timeout: float = 60,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return self._run("kubectl", args, check, timeout, input)
+
+    def helm(self, *args: str, check: bool = True, timeout: float = 120,
+             input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return self._run("helm", args, check, timeout, input)
+
+
+@pytest.fixture
+def helm_major() -> int:
+    """The helm major version the binaries on PATH belong to (``LAIN_TEST_HELM_MAJOR``)."""
+    return helm_major_from_env()
+
+
+@pytest.fixture
+def cluster(isolated_home: Path, helm_major: int) -> Iterator[Cluster]:
+    """A fresh simulator for one test, with a kubeconfig at the test's ``KUBECONFIG``."""
+    runner = SimThread()
+    client = runner.start()
+    kubeconfig = write_kubeconfig(Path(os.environ["KUBECONFIG"]), runner.url, "default")
+    try:
+        yield Cluster(url=runner.url, kubeconfig=kubeconfig, sim=client, helm_major=helm_major)
+    finally:
+        runner.stop()
