@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from lain_cli.errors import CommandFailed, ToolError
@@ -218,3 +218,65 @@ def run_attached(argv: Sequence[str], env: Mapping[str, str] | None = None) -> i
     finally:
         _echo(argv, time.monotonic() - started, ())
     return code
+
+
+def run_forwarding_interrupt(
+    argv: Sequence[str],
+    *,
+    on_line: Callable[[str], None] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Result, bool]:
+    """Run ``argv`` to completion, letting it handle Ctrl-C itself.
+
+    The child runs in its own session, so a terminal's Ctrl-C reaches lain
+    only; lain then sends the child one SIGINT and keeps waiting until it has
+    exited (helm needs that moment to record the release as failed instead of
+    leaving it pending).  Returns the result and whether Ctrl-C was pressed.
+    Each output line (stdout and stderr merged) also goes to ``on_line``.
+    """
+    import signal
+
+    argv = [os.fspath(a) for a in argv]
+    started = time.monotonic()
+    _echo(argv, None, ())
+    try:
+        child = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+            env=_merged_env(env),
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise ToolError(f"{argv[0]} not found", hint="run `make setup`, or put it on PATH") from exc
+    output: list[str] = []
+
+    def read() -> None:
+        assert child.stdout is not None
+        for line in child.stdout:
+            line = line.rstrip("\n")
+            output.append(line)
+            if on_line is not None:
+                on_line(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    interrupted = False
+    while True:
+        try:
+            child.wait()
+            reader.join()
+            break
+        except KeyboardInterrupt:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+            interrupted = True
+    duration = time.monotonic() - started
+    _echo(argv, duration, (), "" if child.returncode == 0 else f", exit {child.returncode}")
+    text = "\n".join(output)
+    return Result(tuple(argv), child.returncode, text, text, duration), interrupted
