@@ -32,6 +32,9 @@ Selector labels are a fixed subset: user labels never enter a selector
 {{- range $k, $v := (.root.Values.labels | default dict) }}
 {{- $_ := set $labels $k (toString $v) -}}
 {{- end }}
+{{- range $k, $v := ((.w | default dict).labels | default dict) }}
+{{- $_ := set $labels $k (toString $v) -}}
+{{- end }}
 {{- $_ := set $labels "app.kubernetes.io/name" (include "lain.appname" .root) -}}
 {{- $_ := set $labels "app.kubernetes.io/instance" (include "lain.name" .root) -}}
 {{- $_ := set $labels "app.kubernetes.io/managed-by" .root.Release.Service -}}
@@ -165,6 +168,20 @@ One container.  Argument: dict root, w (its fields), name, image, port
     {{- include "lain.volumeMounts" (dict "root" $root "w" $w) | nindent 4 }}
 {{- end -}}
 
+{{/*
+An init container's image: its own image, else the workload's image at its
+imageTag when it has one, else the workload's image.
+*/}}
+{{- define "lain.initImage" -}}
+{{- if .c.image -}}
+{{- .c.image -}}
+{{- else if hasKey .c "imageTag" -}}
+{{- printf "%s:%s" (regexReplaceAll ":[^:/@]+$" .image "") (include "lain.envValue" .c.imageTag) -}}
+{{- else -}}
+{{- .image -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The port a proc listens on: containerPort, else nodePort (as lain4). */}}
 {{- define "lain.port" -}}
 {{- .containerPort | default .nodePort | default 0 -}}
@@ -225,7 +242,7 @@ affinity:
 {{- with $w.initContainers }}
 initContainers:
 {{- range $i, $c := . }}
-  {{- include "lain.container" (dict "root" $root "w" $c "name" ($c.name | default (printf "init-%d" $i)) "image" ($c.image | default $image) "tagImage" $image "port" 0) | nindent 2 }}
+  {{- include "lain.container" (dict "root" $root "w" $c "name" ($c.name | default (printf "init-%d" $i)) "image" (include "lain.initImage" (dict "c" $c "image" $image)) "tagImage" $image "port" 0) | nindent 2 }}
 {{- end }}
 {{- end }}
 containers:
