@@ -152,10 +152,15 @@ class LogBook:
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         resp.enable_chunked_encoding()
         await resp.prepare(request)
+        with contextlib.suppress(ConnectionResetError):  # the follower may go away mid-write
+            await self._follow(request, resp, instance, body, limit, render, namespace, name, pod["metadata"]["uid"])
+        return resp
+
+    async def _follow(self, request: web.Request, resp: web.StreamResponse, instance: Instance, body: bytes,
+                      limit: int | None, render: Any, namespace: str, name: str, uid: str) -> None:
         sent = len(body)
         await resp.write(body[:limit] if limit is not None else body)
         position = len(instance.lines)
-        uid = pod["metadata"]["uid"]
         while not self.sim.stopping.is_set() and (limit is None or sent < limit):
             if len(instance.lines) > position:
                 chunk = render(instance.lines[position:])
@@ -174,4 +179,3 @@ class LogBook:
             async with self.changed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.changed.wait(), timeout=0.5)
-        return resp

@@ -8,6 +8,9 @@ clients accept because their Accept headers list JSON as an alternative.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     from .sim import Simulator
 
 Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+TRACE = bool(os.environ.get("KUBESIM_TRACE"))  # print every request to stderr
 MAX_BODY = 16 * 1024 * 1024
 JSON_TYPES = ("application/json", "application/merge-patch+json", "application/json-patch+json",
               "application/strategic-merge-patch+json")
@@ -127,10 +132,20 @@ class ApiHandlers:
 
     # -- dispatch ----------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if TRACE:
+            print(f"kubesim: {request.method} {request.path_qs} "
+                  f"[{request.headers.get('Content-Type', '')}] accept={request.headers.get('Accept', '')}",
+                  file=sys.stderr, flush=True)
         try:
             return await self._dispatch(request)
         except errors.ApiError as exc:
             return error_response(exc)
+        except (ConnectionResetError, web.HTTPException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported to the client like an apiserver panic
+            log.exception("kubesim: %s %s failed", request.method, request.path_qs)
+            return error_response(errors.ApiError(500, "InternalError",
+                                                  f"Internal error occurred: {type(exc).__name__}: {exc}"))
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"

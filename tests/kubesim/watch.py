@@ -62,6 +62,7 @@ async def serve_watch(
     rv_param = q.get("resourceVersion", "")
 
     watcher = store.subscribe(rt, namespace)
+    resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     try:
         backlog: list[tuple[str, dict[str, Any]]] = []
         last_rv = store.rv
@@ -81,7 +82,6 @@ async def serve_watch(
             except errors.ApiError as exc:
                 error_event = {"type": "ERROR", "object": exc.status()}
 
-        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         resp.enable_chunked_encoding()
         await resp.prepare(request)
 
@@ -120,7 +120,8 @@ async def serve_watch(
             if translated:
                 await send({"type": translated[0], "object": translated[1]})
         return resp
-    except (ConnectionResetError, asyncio.CancelledError):
-        raise
+    except ConnectionResetError:
+        # the client went away mid-write: nothing left to tell it
+        return resp
     finally:
         store.unsubscribe(watcher)
