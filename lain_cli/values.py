@@ -1,0 +1,391 @@
+"""Loading, merging and locating values.
+
+A values file is read with ruamel.yaml in round-trip mode so that every key
+keeps its line; it is then turned into plain dicts and lists (a :class:`Layer`)
+with a side table ``path -> line``.  Layers merge in order: mappings merge
+deeply, lists and scalars replace, and a ``null`` removes what an earlier layer
+set (as in helm).  :class:`Origins` answers "which file and line set this key?"
+for error messages.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lain_cli.errors import ConfigError, UsageError
+
+MAX_FILE_SIZE = 5 * 1024 * 1024
+KeyPath = tuple[str | int, ...]
+
+_APPNAME_PLACEHOLDER = re.compile(r"\{\{\s*appname\s*\}\}")
+
+
+@dataclass
+class Layer:
+    """One source of values: a file, cluster defaults or the ``--set`` pairs."""
+
+    name: str  # what error messages call it: "chart/values.yaml", "--set", "lain defaults"
+    data: dict[str, Any]
+    lines: dict[KeyPath, int | None] = field(default_factory=dict)
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` relative to the working directory when that is shorter, as people type it."""
+    path = os.fspath(path)
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if len(rel) < len(os.path.abspath(path)) else os.path.abspath(path)
+
+
+# -- loading ----------------------------------------------------------------
+
+
+def read_text(path: Path, shown: str) -> str:
+    """The file's text, or a ConfigError for missing, huge or non-UTF-8 files."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_SIZE:
+            raise ConfigError(
+                f"file is too large ({size / 1024 / 1024:.1f} MiB; the limit is "
+                f"{MAX_FILE_SIZE // 1024 // 1024} MiB)",
+                file=shown,
+                hint="values files are configuration; keep data out of them",
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=shown) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a values file", file=shown) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=shown) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            file=shown,
+            line=line,
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def parse_yaml(text: str, shown: str) -> tuple[Any, dict[KeyPath, int | None]]:
+    """Parse YAML ``text`` into plain data and the line of every key and list item."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        doc = yaml.load(text)
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        found = re.search(r'duplicate key "([^"]*)"', exc.problem or "")
+        key = f" {found.group(1)!r}" if found else ""
+        raise _located(f"duplicate key{key}", shown, mark.line + 1, mark.column + 1,
+                       "each key may appear once per mapping; remove or merge the repeated one") from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        if exc.context:
+            problem = f"{problem} ({exc.context})"
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise _located(f"invalid YAML: {problem}", shown, line, col, "check the indentation and quoting") from None
+    except YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=shown) from None
+    lines: dict[KeyPath, int | None] = {}
+    return _plain(doc, (), lines), lines
+
+
+def _located(message: str, shown: str, line: int | None, col: int | None, hint: str) -> ConfigError:
+    where = f"{shown}:{line}:{col}" if line else shown
+    exc = ConfigError(message, file=where, hint=hint)
+    exc.file, exc.line = shown, line
+    return exc
+
+
+def _plain(node: Any, path: KeyPath, lines: dict[KeyPath, int | None]) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+
+    if isinstance(node, CommentedMap):
+        out: dict[str, Any] = {}
+        own_line = node.lc.line + 1 if node.lc.line is not None else None
+        for key, value in node.items():
+            name = _key_text(key)
+            sub = (*path, name)
+            try:
+                lines[sub] = node.lc.key(key)[0] + 1
+            except (KeyError, TypeError):
+                lines[sub] = own_line  # a key from a `<<:` merge
+            out[name] = _plain(value, sub, lines)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for index, value in enumerate(node):
+            sub = (*path, index)
+            try:
+                lines[sub] = node.lc.item(index)[0] + 1
+            except (KeyError, TypeError):
+                lines[sub] = None
+            items.append(_plain(value, sub, lines))
+        return items
+    if isinstance(node, TaggedScalar):
+        return node.value
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, datetime.date):
+        return node.isoformat()
+    return node
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    return str(key)
+
+
+def load_file(path: str | os.PathLike[str], *, missing_hint: str | None = None) -> Layer:
+    """Load one values file; its top level must be a mapping (an empty file is ``{}``)."""
+    path = Path(path)
+    shown = display_path(path)
+    if missing_hint and not path.exists():
+        raise ConfigError("file not found", file=shown, hint=missing_hint)
+    data, lines = parse_yaml(read_text(path, shown), shown)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else "a single value"
+        raise ConfigError(f"the top level must be a mapping of keys (like appname: ...), not {kind}",
+                          file=shown, line=1)
+    return Layer(shown, data, lines)
+
+
+# -- merging ----------------------------------------------------------------
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A new mapping: ``override`` merged into ``base``.
+
+    Mappings merge deeply; lists and scalars replace; ``None`` in ``override``
+    deletes the key from ``base`` (or is kept when ``base`` has no such key).
+    Neither argument is modified.
+    """
+    result = dict(base)
+    for key, value in override.items():
+        if value is None:
+            if key in result:
+                del result[key]
+            else:
+                result[key] = None
+            continue
+        old = result.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            result[key] = merge(old, value)
+        else:
+            result[key] = copy.deepcopy(value) if isinstance(value, dict | list) else value
+    return result
+
+
+def merge_layers(layers: Iterable[Layer]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged = merge(merged, layer.data)
+    return merged
+
+
+def expand_appname(value: Any, appname: str) -> Any:
+    """Replace ``{{ appname }}`` (whitespace-tolerant) in every string of ``value``."""
+    if isinstance(value, str):
+        return _APPNAME_PLACEHOLDER.sub(appname, value) if "{{" in value else value
+    if isinstance(value, dict):
+        return {k: expand_appname(v, appname) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_appname(v, appname) for v in value]
+    return value
+
+
+@dataclass
+class Origins:
+    """Where each key of the merged values came from."""
+
+    layers: Sequence[Layer]
+    default_file: str = "chart/values.yaml"
+
+    def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        """(file, line) of the last layer that set ``path`` or, failing that, its nearest parent."""
+        for end in range(len(path), 0, -1):
+            sub = path[:end]
+            for layer in reversed(self.layers):
+                if sub in layer.lines:
+                    return layer.name, layer.lines[sub]
+        return self.default_file, None
+
+
+# -- --set ------------------------------------------------------------------
+
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_FLOAT = re.compile(r"^[-+]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][-+]?\d+)$")
+_SEGMENT = re.compile(r"^(?P<key>(?:[^\[\]\\]|\\.)+)?(?P<idx>(?:\[\d+\])*)$")
+
+
+def typed_value(text: str) -> Any:
+    """``--set`` value typing: ints, floats, true/false, null, [a,b] lists; quotes keep strings."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    if text.startswith("[") and text.endswith("]"):
+        inner = text[1:-1].strip()
+        return [typed_value(part) for part in _split_list(inner)] if inner else []
+    if text in ("true", "false"):
+        return text == "true"
+    if text in ("null", "~"):
+        return None
+    if _INT.match(text):
+        return int(text)
+    if _FLOAT.match(text):
+        return float(text)
+    return text
+
+
+def _split_list(inner: str) -> list[str]:
+    parts, current, quote = [], "", ""
+    for char in inner:
+        if quote:
+            current += char
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+            current += char
+        elif char == ",":
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
+def parse_set_path(text: str) -> KeyPath:
+    """``a.b[0].c`` -> ("a", "b", 0, "c"); ``\\.`` keeps a dot inside a key."""
+    segments = re.split(r"(?<!\\)\.", text)
+    path: list[str | int] = []
+    for segment in segments:
+        match = _SEGMENT.match(segment)
+        if not segment or not match or not match.group("key"):
+            raise UsageError(f"invalid --set key {text!r}",
+                             hint="write dotted keys like deployments.web.replicaCount=3 or ingresses[0].host=x")
+        path.append(match.group("key").replace("\\.", "."))
+        path += [int(i) for i in re.findall(r"\[(\d+)\]", match.group("idx"))]
+    return tuple(path)
+
+
+def set_layer(pairs: Sequence[str]) -> Layer:
+    """The ``--set k=v`` pairs as one layer, applied in order."""
+    data: dict[str, Any] = {}
+    lines: dict[KeyPath, int | None] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"invalid --set {pair!r}: expected KEY=VALUE",
+                             hint="for example --set deployments.web.replicaCount=3")
+        path = parse_set_path(key.strip())
+        _assign(data, path, typed_value(raw), pair)
+        for end in range(1, len(path) + 1):
+            lines[path[:end]] = None
+    return Layer("--set", data, lines)
+
+
+class _Indexed(list):  # type: ignore[type-arg]
+    """A list built by ``a[0]=x``: it changes items of an existing list instead of replacing it."""
+
+
+def _assign(data: dict[str, Any], path: KeyPath, value: Any, pair: str) -> None:
+    node: Any = data
+    for here, nxt in zip(path, path[1:], strict=False):
+        container: Any = _Indexed() if isinstance(nxt, int) else {}
+        node = _step(node, here, container, pair)
+    last = path[-1]
+    if isinstance(last, int):
+        _pad(node, last)
+        node[last] = value
+    else:
+        node[last] = value
+
+
+def _step(node: Any, key: str | int, empty: Any, pair: str) -> Any:
+    if isinstance(key, int):
+        if not isinstance(node, list):
+            raise UsageError(f"invalid --set {pair!r}: [{key}] indexes something that is not a list")
+        _pad(node, key)
+        if not isinstance(node[key], type(empty)):
+            node[key] = empty
+        return node[key]
+    if not isinstance(node, dict):
+        raise UsageError(f"invalid --set {pair!r}: {key} is under something that is not a mapping")
+    if not isinstance(node.get(key), type(empty)):
+        node[key] = empty
+    return node[key]
+
+
+def _pad(items: list[Any], index: int) -> None:
+    if index > 1000:
+        raise UsageError(f"--set list index {index} is too large")
+    while len(items) <= index:
+        items.append(None)
+
+
+def apply_list_sets(merged: dict[str, Any], layer: Layer) -> dict[str, Any]:
+    """Merge the ``--set`` layer, letting ``a[1].b=x`` change one item of an existing list."""
+    return _merge_indexed(merged, layer.data)
+
+
+def _merge_indexed(base: Any, override: Any) -> Any:
+    if isinstance(override, dict):
+        result = dict(base) if isinstance(base, dict) else {}
+        for key, value in override.items():
+            if value is None and key in result:
+                del result[key]
+            else:
+                result[key] = _merge_indexed(result.get(key), value)
+        return result
+    if isinstance(override, _Indexed):
+        result_list = copy.deepcopy(base) if isinstance(base, list) else []
+        for index, value in enumerate(override):
+            if index < len(result_list):
+                if value is not None:
+                    result_list[index] = _merge_indexed(result_list[index], value)
+            else:
+                result_list.append(_merge_indexed(None, value))
+        return result_list
+    if isinstance(override, list):
+        return [_merge_indexed(None, v) for v in override]
+    return copy.deepcopy(override)
+
+
+def finalize(merged: dict[str, Any]) -> dict[str, Any]:
+    """Drop top-level nulls and let an empty proc (``web:``) mean ``web: {}``."""
+    out = {k: v for k, v in merged.items() if v is not None}
+    for section in ("deployments", "statefulSets", "jobs", "cronjobs", "tests"):
+        procs = out.get(section)
+        if isinstance(procs, dict):
+            out[section] = {name: ({} if spec is None else spec) for name, spec in procs.items()}
+    return out
