@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import defaults, errors
+from . import defaults, errors, patch
 from .admin import AdminApi
 from .controllers import ControllerManager
 from .events import EventRecorder
@@ -27,12 +27,6 @@ from .store import Store
 
 Obj = dict[str, Any]
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-
-
-def _patchlib() -> Any:
-    from . import patch
-
-    return patch
 
 
 class Simulator:
@@ -101,7 +95,6 @@ class Simulator:
 
     def apply_patch_body(self, obj: Obj, media: str, body: Any, gvk: tuple[str, str, str]) -> Obj:
         """Apply a JSON, merge or strategic merge patch body to ``obj``."""
-        patch = _patchlib()
         try:
             if media == "application/json-patch+json":
                 if not isinstance(body, list):
@@ -138,7 +131,6 @@ class Simulator:
     def _apply(self, rt: ResourceType, namespace: str | None, name: str, live: Obj | None, body: Any,
                gvk: tuple[str, str, str], dry_run: bool, force: bool, manager: str,
                subresource: str) -> tuple[Obj, bool]:
-        patch = _patchlib()
         if not isinstance(body, dict):
             raise errors.bad_request("apply patch body must be an object")
         body.setdefault("metadata", {})
@@ -150,10 +142,12 @@ class Simulator:
         try:
             result = patch.apply_server_side(live, body, manager, force, gvk)
         except patch.ApplyConflict as exc:
-            conflicts = list(getattr(exc, "conflicts", None) or getattr(exc, "fields", None) or [])
-            causes = [{"reason": "FieldManagerConflict", "message": str(c), "field": str(c)} for c in conflicts]
-            raise errors.ApiError(409, "Conflict", f"Apply failed with {len(conflicts) or 1} conflict(s): {exc}",
-                                  {"name": name, "kind": rt.plural, "causes": causes}) from None
+            causes = []
+            for conflict in exc.conflicts:
+                who, _, field = conflict.rpartition(": ")
+                causes.append({"reason": "FieldManagerConflict", "message": who or conflict, "field": field})
+            raise errors.ApiError(409, "Conflict", str(exc),
+                                  {"name": name, "group": rt.group, "kind": rt.plural, "causes": causes}) from None
         except patch.PatchError as exc:
             raise errors.ApiError(422, "Invalid", str(exc)) from None
         if live is None:

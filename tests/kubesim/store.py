@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import errors
+from .patch import record_update
 from .resources import REGISTRY, ResourceType
 from .selectors import Predicate
 
 Obj = dict[str, Any]
 HISTORY_LIMIT = 200_000
-WRITE_METADATA_KEYS = ("labels", "annotations")
 
 
 def now_rfc3339() -> str:
@@ -60,23 +60,6 @@ Listener = Callable[[WatchEvent], None]
 def _content(obj: Obj) -> Obj:
     """The part of an object whose change bumps ``metadata.generation``."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
-
-
-def fields_v1(obj: Obj) -> dict[str, Any]:
-    """A coarse ``fieldsV1`` set for Update entries: every map key, lists and scalars as leaves."""
-
-    def walk(node: Any) -> dict[str, Any]:
-        if isinstance(node, dict):
-            return {f"f:{k}": walk(v) for k, v in node.items()}
-        return {}
-
-    out: dict[str, Any] = {}
-    meta = {k: obj.get("metadata", {}).get(k) for k in WRITE_METADATA_KEYS if obj.get("metadata", {}).get(k)}
-    if meta:
-        out["f:metadata"] = walk(meta)
-    for key, value in _content(obj).items():
-        out[f"f:{key}"] = walk(value)
-    return out
 
 
 class Store:
@@ -171,7 +154,8 @@ class Store:
         if rt.has_status or rt.group in ("apps", "batch"):
             meta["generation"] = 1
         if manager and "managedFields" not in meta:
-            meta["managedFields"] = [self._managed_entry(obj, manager, "Update")]
+            obj = record_update(None, obj, manager)
+            meta = obj["metadata"]
         if dry_run:
             meta["resourceVersion"] = str(self.rv)
             return obj
@@ -180,20 +164,6 @@ class Store:
         self._bucket(rt)[(namespace, name)] = obj
         self._emit("ADDED", rt, obj, None)
         return copy.deepcopy(obj)
-
-    @staticmethod
-    def _managed_entry(obj: Obj, manager: str, operation: str, subresource: str = "") -> Obj:
-        entry: Obj = {
-            "manager": manager,
-            "operation": operation,
-            "apiVersion": obj.get("apiVersion", ""),
-            "time": now_rfc3339(),
-            "fieldsType": "FieldsV1",
-            "fieldsV1": fields_v1(obj) if subresource != "status" else {"f:status": {}},
-        }
-        if subresource:
-            entry["subresource"] = subresource
-        return entry
 
     def update(
         self,
@@ -246,11 +216,7 @@ class Store:
             if "generation" in live_meta and _content(new) != _content(live):
                 meta["generation"] = live_meta["generation"] + 1
         if manager and not managed_fields_set:
-            entries = [e for e in new["metadata"].get("managedFields", [])
-                       if not (e.get("manager") == manager and e.get("operation") == "Update"
-                               and e.get("subresource", "") == subresource)]
-            entries.append(self._managed_entry(new, manager, "Update", subresource))
-            new["metadata"]["managedFields"] = entries
+            new = record_update(live, new, manager)
         if new == live:
             return copy.deepcopy(live)
         if dry_run:
