@@ -164,7 +164,10 @@ def slack_body(event: Event) -> dict[str, Any]:
     if event.kind == "message":
         return {"text": _slack_escape(f"[{event.app} {event.cluster}] {event.user}: {event.text}")}
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(event_title(event))}*"}}
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*{_slack_escape(event_title(event))}*"},
+        }
     ]
     body_lines = event.text.splitlines() + event_fields(event)
     if body_lines:
@@ -262,13 +265,18 @@ def parse_webhook(config: Any, source: str = "webhook") -> Webhook:
     if isinstance(config, str):
         config = {"url": config}
     if not isinstance(config, Mapping):
-        raise ConfigError("expected a mapping with url (and optionally provider, clusters)", key_path=source)
+        raise ConfigError(
+            "expected a mapping with url (and optionally provider, clusters)", key_path=source
+        )
     url = config.get("url")
     if not isinstance(url, str) or not url.strip():
         raise ConfigError("url is missing", key_path=f"{source}.url")
     url = url.strip()
     if urlsplit(url).scheme not in ("http", "https"):
-        raise ConfigError(f"url must start with http:// or https://, not {mask_url(url)}", key_path=f"{source}.url")
+        raise ConfigError(
+            f"url must start with http:// or https://, not {mask_url(url)}",
+            key_path=f"{source}.url",
+        )
     provider = config.get("provider")
     if provider is None or provider == "":
         provider = infer_provider(url)
@@ -287,11 +295,17 @@ def parse_webhook(config: Any, source: str = "webhook") -> Webhook:
         if isinstance(clusters, str):
             clusters = [clusters]
         if not isinstance(clusters, list) or not all(isinstance(c, str) for c in clusters):
-            raise ConfigError("clusters must be a list of cluster names", key_path=f"{source}.clusters")
+            raise ConfigError(
+                "clusters must be a list of cluster names", key_path=f"{source}.clusters"
+            )
         clusters = tuple(clusters)
     timeout = config.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
-        raise ConfigError("timeout must be a positive number of seconds", key_path=f"{source}.timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise ConfigError(
+            "timeout must be a positive number of seconds", key_path=f"{source}.timeout"
+        )
     return Webhook(url=url, provider=provider, clusters=clusters, timeout=timeout)
 
 
@@ -325,7 +339,8 @@ def mask_url(url: str) -> str:
         seg if not seg or _PLAIN_SEGMENT.fullmatch(seg) else "***" for seg in parts.path.split("/")
     )
     query = "&".join(
-        f"{key}=***" if value else key for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        f"{key}=***" if value else key
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
     )
     return f"{parts.scheme}://{host}{path}" + (f"?{query}" if query else "")
 
@@ -364,7 +379,11 @@ def _provider_error(provider: str, response: requests.Response) -> tuple[int, st
         return None
     if not isinstance(data, dict):
         return None
-    for code_key, msg_key in (("code", "msg"), ("errcode", "errmsg"), ("StatusCode", "StatusMessage")):
+    for code_key, msg_key in (
+        ("code", "msg"),
+        ("errcode", "errmsg"),
+        ("StatusCode", "StatusMessage"),
+    ):
         code = data.get(code_key)
         if isinstance(code, int) and code != 0:
             return code, str(data.get(msg_key, ""))

@@ -46,8 +46,14 @@ def test_slack_bodies() -> None:
     assert notify.build_body("slack", ENV_CHANGE) == {
         "text": "alice changed env of dummy on dev\nadded: A, B\nremoved: C\nchanged: D",
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "*alice changed env of dummy on dev*"}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": "added: A, B\nremoved: C\nchanged: D"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "*alice changed env of dummy on dev*"},
+            },
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "added: A, B\nremoved: C\nchanged: D"},
+            },
         ],
     }
     assert notify.build_body("slack", DEPLOYED) == {
@@ -57,9 +63,15 @@ def test_slack_bodies() -> None:
             {"type": "section", "text": {"type": "mrkdwn", "text": "*bob deployed dummy on prod*"}},
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": "image: r/dummy:1 -&gt; r/dummy:2\nduration: 1m15s"},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "image: r/dummy:1 -&gt; r/dummy:2\nduration: 1m15s",
+                },
             },
-            {"type": "section", "text": {"type": "mrkdwn", "text": "```abc fix &lt;bug&gt;\ndef add x```"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "```abc fix &lt;bug&gt;\ndef add x```"},
+            },
         ],
     }
     assert notify.build_body("slack", MESSAGE) == {"text": "[dummy dev] alice: deploying soon"}
@@ -173,7 +185,9 @@ def test_provider_inferred_from_host(url: str, provider: str) -> None:
 
 
 def test_parse_webhook_explicit_provider_alias_and_clusters() -> None:
-    hook = notify.parse_webhook({"url": "https://x.example/h", "provider": "Lark", "clusters": ["prod"]})
+    hook = notify.parse_webhook(
+        {"url": "https://x.example/h", "provider": "Lark", "clusters": ["prod"]}
+    )
     assert hook == Webhook(url="https://x.example/h", provider="feishu", clusters=("prod",))
     assert hook.applies_to("prod") and not hook.applies_to("dev")
 
@@ -228,21 +242,32 @@ def test_mask_url(url: str, masked: str) -> None:
 def test_scrub_masks_tokens_inside_error_text() -> None:
     url = "https://oapi.dingtalk.com/robot/send?access_token=abcdef0123456789"
     text = "Max retries exceeded with url: /robot/send?access_token=abcdef0123456789 (refused)"
-    assert notify.scrub(text, url) == "Max retries exceeded with url: /robot/send?access_token=*** (refused)"
+    assert (
+        notify.scrub(text, url)
+        == "Max retries exceeded with url: /robot/send?access_token=*** (refused)"
+    )
 
 
 def test_webhook_for_prefers_the_app_and_honours_its_clusters() -> None:
     cluster = SimpleNamespace(name="dev", webhook={"url": "https://hooks.slack.com/services/a/b/c"})
-    assert notify.webhook_for({}, cluster) == Webhook("https://hooks.slack.com/services/a/b/c", "slack")
-    app = {"webhook": {"url": "https://open.feishu.cn/open-apis/bot/v2/hook/x", "clusters": ["dev"]}}
+    assert notify.webhook_for({}, cluster) == Webhook(
+        "https://hooks.slack.com/services/a/b/c", "slack"
+    )
+    app = {
+        "webhook": {"url": "https://open.feishu.cn/open-apis/bot/v2/hook/x", "clusters": ["dev"]}
+    }
     assert notify.webhook_for(app, cluster).provider == "feishu"  # type: ignore[union-attr]
-    only_prod = {"webhook": {"url": "https://open.feishu.cn/open-apis/bot/v2/hook/x", "clusters": ["prod"]}}
+    only_prod = {
+        "webhook": {"url": "https://open.feishu.cn/open-apis/bot/v2/hook/x", "clusters": ["prod"]}
+    }
     assert notify.webhook_for(only_prod, cluster) is None
     assert notify.webhook_for({}, SimpleNamespace(name="dev", webhook=None)) is None
 
 
 def test_webhook_for_reads_a_parsed_cluster_webhook_object() -> None:
-    parsed = SimpleNamespace(url="https://h.example/x", provider="wecom", clusters=None, timeout=None)
+    parsed = SimpleNamespace(
+        url="https://h.example/x", provider="wecom", clusters=None, timeout=None
+    )
     assert notify.webhook_for(None, SimpleNamespace(name="dev", webhook=parsed)) == Webhook(
         "https://h.example/x", "wecom"
     )
@@ -315,9 +340,17 @@ def test_unanswered_requests_stay_within_the_bound(capsys: Any) -> None:
 @pytest.mark.parametrize(
     ("provider", "answer", "reason"),
     [
-        ("feishu", {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"}, "Feishu error 19001"),
+        (
+            "feishu",
+            {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"},
+            "Feishu error 19001",
+        ),
         ("feishu", {"StatusCode": 1, "StatusMessage": "bad"}, "Feishu error 1: bad"),
-        ("dingtalk", {"errcode": 310000, "errmsg": "keywords not in content"}, "DingTalk error 310000"),
+        (
+            "dingtalk",
+            {"errcode": 310000, "errmsg": "keywords not in content"},
+            "DingTalk error 310000",
+        ),
         ("wecom", {"errcode": 93000, "errmsg": "invalid webhook url"}, "WeCom error 93000"),
     ],
 )
@@ -368,6 +401,8 @@ def test_send_event_without_webhook_says_so(capsys: Any) -> None:
 
 
 def test_send_event_with_broken_config_warns(capsys: Any) -> None:
-    ctx = SimpleNamespace(values={"webhook": {"provider": "slack"}}, cluster=SimpleNamespace(name="dev"))
+    ctx = SimpleNamespace(
+        values={"webhook": {"provider": "slack"}}, cluster=SimpleNamespace(name="dev")
+    )
     assert notify.send_event(ctx, ENV_CHANGE) is False
     assert "warning: no notice sent: webhook.url: url is missing" in capsys.readouterr().err

@@ -1,0 +1,750 @@
+"""env and secret files of an app, kept in two Kubernetes Secrets.
+
+``<appname>-env`` holds environment variables (injected into every container
+by the chart with ``envFrom``); ``<appname>-secret`` holds files (mounted into
+containers).  Changing either posts a notice listing the keys added, removed
+and changed -- never values, nor hashes of values -- because these Secrets are
+not reviewed in the repo like the rest of the configuration.
+
+Writes carry the Secret's ``resourceVersion``: if someone else changed it in
+between, the API refuses the write instead of silently overwriting their
+change.  ``add`` and ``delete`` then re-read and apply their change again;
+``edit`` stops and keeps the edited text for the user.
+
+Secret values never appear in lain's messages, in argv (objects go to kubectl
+on stdin) or in files left behind: ``edit`` works on a 0600 file in a private
+directory that is removed on every exit path except the ones where keeping it
+is the point (invalid input without a terminal, a failed write).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import io
+import os
+import re
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from lain_cli import kube
+from lain_cli.errors import ClusterError, LainError, OperationFailed, UsageError
+
+Purpose = Literal["env", "secret"]
+
+ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+FILE_NAME_RE = re.compile(r"[-._a-zA-Z0-9]+")
+MAX_KEY_LENGTH = 253
+# Kubernetes refuses a Secret whose data (keys and values) exceeds 1 MiB.
+MAX_SECRET_BYTES = 1024 * 1024
+DEFAULT_MOUNT_PATH = "/lain/secrets"
+# add/delete re-apply themselves on a fresh read this many times when the Secret changed meanwhile
+WRITE_ATTEMPTS = 3
+
+T = TypeVar("T")
+
+
+def env_secret_name(appname: str) -> str:
+    return f"{appname}-env"
+
+
+def files_secret_name(appname: str) -> str:
+    return f"{appname}-secret"
+
+
+def secret_name(appname: str, purpose: Purpose) -> str:
+    return env_secret_name(appname) if purpose == "env" else files_secret_name(appname)
+
+
+# ---------------------------------------------------------------- pure: diffs and validation
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """Which keys a change added, removed and changed (sorted).  Holds no values."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def summary(self) -> str:
+        parts = [
+            f"{label} {', '.join(keys)}"
+            for label, keys in (
+                ("added", self.added),
+                ("removed", self.removed),
+                ("changed", self.changed),
+            )
+            if keys
+        ]
+        return "; ".join(parts) if parts else "nothing changed"
+
+
+def diff_keys(
+    old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(added, removed, changed) keys between two mappings, each sorted."""
+    added = tuple(sorted(set(new) - set(old)))
+    removed = tuple(sorted(set(old) - set(new)))
+    changed = tuple(sorted(k for k in set(old) & set(new) if old[k] != new[k]))
+    return added, removed, changed
+
+
+def key_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> KeyChange:
+    return KeyChange(*diff_keys(old, new))
+
+
+def env_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an environment variable name, or None if it can."""
+    if not key:
+        return "an empty name is not a variable name"
+    if len(key) > MAX_KEY_LENGTH:
+        return f"a variable name is at most {MAX_KEY_LENGTH} characters"
+    if not ENV_KEY_RE.fullmatch(key):
+        return (
+            f"{key!r} is not a valid variable name "
+            "(letters, digits and _, not starting with a digit)"
+        )
+    return None
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a secret file name (a Secret key), or None if it can."""
+    if not name:
+        return "an empty name is not a file name"
+    if len(name) > MAX_KEY_LENGTH:
+        return f"a secret file name is at most {MAX_KEY_LENGTH} characters"
+    if name in (".", "..") or not FILE_NAME_RE.fullmatch(name):
+        return f"{name!r} is not a valid secret file name (letters, digits, '-', '_' and '.')"
+    return None
+
+
+def validate_env_key(key: str) -> None:
+    problem = env_key_problem(key)
+    if problem:
+        raise UsageError(problem)
+
+
+def validate_file_name(name: str) -> None:
+    problem = file_name_problem(name)
+    if problem:
+        raise UsageError(problem, hint="name the file differently, or copy it to a valid name")
+
+
+def data_size(data: Mapping[str, bytes]) -> int:
+    return sum(len(k.encode()) + len(v) for k, v in data.items())
+
+
+def size_problem(data: Mapping[str, bytes]) -> str | None:
+    size = data_size(data)
+    if size > MAX_SECRET_BYTES:
+        return (
+            f"{size} bytes in all, more than the {MAX_SECRET_BYTES} bytes (1 MiB) a Secret can hold"
+        )
+    return None
+
+
+def parse_assignments(args: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` arguments as a dict.
+
+    Errors never quote an argument: one without ``=`` may be a bare secret.
+    """
+    if not args:
+        raise UsageError("no KEY=VALUE given", hint="lain env add KEY=VALUE [KEY=VALUE ...]")
+    result: dict[str, str] = {}
+    for position, arg in enumerate(args, start=1):
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise UsageError(
+                f"argument {position} has no '=': expected KEY=VALUE",
+                hint="lain env add KEY=VALUE (quote the value if it has spaces)",
+            )
+        validate_env_key(key)
+        if key in result:
+            raise UsageError(f"{key} is given more than once")
+        result[key] = value
+    return result
+
+
+# ---------------------------------------------------------------- pure: env as YAML text
+
+
+def _yaml_dumper() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.width = 1 << 20
+    return yaml
+
+
+def _yaml_loader() -> Any:
+    from ruamel.yaml import YAML
+
+    # the base loader keeps every scalar a string: PORT: 8080 stays "8080", DEBUG: yes stays "yes"
+    return YAML(typ="base")
+
+
+def _dump(yaml: Any, data: Mapping[str, Any]) -> str:
+    stream = io.StringIO()
+    yaml.dump(dict(data), stream)
+    return stream.getvalue()
+
+
+def render_env_yaml(env: Mapping[str, str]) -> str:
+    """``KEY: value`` lines sorted by key, quoted so that loading gives back the same strings.
+
+    Multi-line values are written as literal blocks when that round-trips.
+    """
+    if not env:
+        return ""
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    dumper = _yaml_dumper()
+    loader = _yaml_loader()
+    chunks = []
+    for key in sorted(env):
+        value = env[key]
+        text = None
+        if "\n" in value:
+            candidate = _dump(dumper, {key: LiteralScalarString(value)})
+            with contextlib.suppress(Exception):
+                if loader.load(candidate) == {key: value}:
+                    text = candidate
+        chunks.append(text or _dump(dumper, {key: value}))
+    return "".join(chunks)
+
+
+class InvalidInput(Exception):
+    """Edited text that lain cannot accept; the message names the line, never the text."""
+
+
+_DUPLICATE_KEY_RE = re.compile(r'found duplicate key "([^"]*)"')
+_QUOTED_RE = re.compile(r'"[^"]*"')
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """Where and what the YAML error is, without any of the user's values.
+
+    ``str(exc)`` of a ruamel error quotes the offending line, and some problems
+    quote values (a duplicate key names both of its values): neither is used.
+    """
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = str(getattr(exc, "problem", None) or "not valid YAML")
+    duplicate = _DUPLICATE_KEY_RE.search(problem)
+    if duplicate:
+        problem = f"{duplicate.group(1)} is given more than once"
+    else:
+        problem = _QUOTED_RE.sub("...", problem)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"invalid YAML at {where}{problem}"
+
+
+def parse_env_yaml(text: str) -> dict[str, str]:
+    """``KEY: value`` YAML as a dict of strings; InvalidInput naming what is wrong.
+
+    An empty document means no variables.  Values must be single strings.
+    """
+    try:
+        data = _yaml_loader().load(text)
+    except Exception as exc:  # noqa: BLE001 - every YAML error is "invalid input" here
+        raise InvalidInput(_yaml_problem(exc)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidInput("expected KEY: value lines (a YAML mapping)")
+    env: dict[str, str] = {}
+    problems = []
+    for key, value in data.items():
+        if not isinstance(key, str):
+            problems.append("a key is not a plain name")
+            continue
+        problem = env_key_problem(key)
+        if problem:
+            problems.append(problem)
+        elif not isinstance(value, str):
+            kind = "a list" if isinstance(value, list) else "a mapping"
+            problems.append(f"{key}: the value must be a single string, not {kind}")
+        else:
+            env[key] = value
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    return env
+
+
+# ---------------------------------------------------------------- the stored Secrets
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    """A Secret as read from the cluster (``obj`` is None when it does not exist yet)."""
+
+    name: str
+    obj: dict[str, Any] | None
+    data: dict[str, bytes]
+
+    @property
+    def exists(self) -> bool:
+        return self.obj is not None
+
+
+def decode_data(obj: Mapping[str, Any] | None) -> dict[str, bytes]:
+    """The ``data`` of a Secret object, base64-decoded."""
+    if not obj:
+        return {}
+    data = obj.get("data") or {}
+    decoded = {key: base64.b64decode(value or "") for key, value in data.items()}
+    for key, value in (obj.get("stringData") or {}).items():
+        decoded[key] = value.encode()
+    return decoded
+
+
+def decode_env(data: Mapping[str, bytes]) -> dict[str, str]:
+    env = {}
+    for key, value in data.items():
+        try:
+            env[key] = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise OperationFailed(
+                f"the value of {key} is not UTF-8 text; lain cannot show or edit it as text",
+                hint=f"replace it: lain env add {key}=...",
+            ) from None
+    return env
+
+
+def build_secret_object(
+    name: str,
+    data: Mapping[str, bytes],
+    *,
+    appname: str,
+    purpose: Purpose,
+    user: str,
+    base: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The Secret to write: ``base`` (as read, with its resourceVersion) with new data, or a new one."""
+    if base is not None:
+        obj = copy.deepcopy(dict(base))
+        obj.pop("stringData", None)
+    else:
+        obj = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    "app.kubernetes.io/name": appname,
+                    "app.kubernetes.io/managed-by": "lain",
+                    "lain.dev/secret": purpose,
+                },
+            },
+        }
+    metadata = obj.setdefault("metadata", {})
+    annotations = metadata.get("annotations") or {}
+    annotations["lain.dev/changed-by"] = user
+    metadata["annotations"] = annotations
+    obj["data"] = {key: base64.b64encode(data[key]).decode("ascii") for key in sorted(data)}
+    return obj
+
+
+def load_secret(cluster: Any, name: str) -> StoredSecret:
+    obj = kube.get_json(cluster, "secret", name)
+    return StoredSecret(name=name, obj=obj, data=decode_data(obj))
+
+
+def write_secret(
+    cluster: Any,
+    stored: StoredSecret,
+    data: Mapping[str, bytes],
+    *,
+    appname: str,
+    purpose: Purpose,
+    user: str,
+) -> None:
+    """Create the Secret or replace it at the version it was read (kube.Conflict if it moved)."""
+    obj = build_secret_object(
+        stored.name, data, appname=appname, purpose=purpose, user=user, base=stored.obj
+    )
+    if stored.exists:
+        try:
+            kube.replace(cluster, obj)
+        except kube.NotFound as exc:
+            raise kube.Conflict(
+                f"Secret {stored.name} was deleted on cluster {cluster.name} since it was read"
+            ) from exc
+    else:
+        kube.create(cluster, obj)
+
+
+def update_secret(
+    ctx: Any,
+    purpose: Purpose,
+    change: Callable[[dict[str, bytes]], dict[str, bytes]],
+) -> KeyChange:
+    """Read the Secret, apply ``change`` to its data and write it back if anything changed.
+
+    ``change`` gets a copy of the current data and returns the new data (raise
+    UsageError to refuse).  When the Secret moved meanwhile, it is read again
+    and ``change`` applied again, so add and delete never overwrite another
+    change.
+    """
+    name = secret_name(ctx.appname, purpose)
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        stored = load_secret(ctx.cluster, name)
+        new = change(dict(stored.data))
+        problem = size_problem(new)
+        if problem:
+            raise UsageError(f"Secret {name} would hold {problem}")
+        result = key_change(stored.data, new)
+        if not result:
+            return result
+        try:
+            write_secret(
+                ctx.cluster, stored, new, appname=ctx.appname, purpose=purpose, user=ctx.user
+            )
+        except kube.Conflict:
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            continue
+        return result
+    raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------- editing in $EDITOR
+
+
+def editor_argv(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The user's editor as argv: ``$VISUAL``, else ``$EDITOR``, else ``vi``."""
+    environ = os.environ if environ is None else environ
+    for var in ("VISUAL", "EDITOR"):
+        value = environ.get(var, "").strip()
+        if value:
+            try:
+                argv = shlex.split(value)
+            except ValueError as exc:
+                raise UsageError(f"${var} cannot be split into a command: {exc}") from None
+            if argv:
+                return argv
+    return ["vi"]
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM/SIGHUP while editing: unwind like Ctrl-C so the temp file goes away."""
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated()
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError):
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class EditFile:
+    """A private temp file for one edit: 0600 inside a 0700 directory of its own."""
+
+    def __init__(self, filename: str, content: bytes) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="lain-edit-"))
+        self.path = self.directory / filename
+        self.initial = content
+        self.kept = False
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, content)
+        finally:
+            os.close(fd)
+
+    def read(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            # the editor deleted the file: treat it as emptied
+            return b""
+
+    def keep(self) -> Path:
+        """Leave the file in place when the edit ends (the user's text must not be lost)."""
+        self.kept = True
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o600)
+        return self.path
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def editing(filename: str, content: bytes) -> Iterator[EditFile]:
+    """An :class:`EditFile` removed when the block ends -- error, Ctrl-C, SIGTERM
+    included -- unless :meth:`EditFile.keep` was called."""
+    edit = EditFile(filename, content)
+    try:
+        with _signals_unwind():
+            yield edit
+    finally:
+        if not edit.kept:
+            edit.remove()
+
+
+def _ask_to_reopen(reason: str) -> bool:
+    """On a terminal: say what is wrong and wait for Enter (True) or end of input (False)."""
+    from lain_cli import console
+
+    console.failure(reason)
+    print(
+        "Press Enter to fix it in the editor, or Ctrl-C to give up: ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+    return bool(sys.stdin.readline())
+
+
+def edit_until_valid(
+    edit: EditFile,
+    parse: Callable[[bytes], T],
+    *,
+    interactive: bool,
+    editor: Sequence[str] | None = None,
+) -> T | None:
+    """Run the editor on ``edit`` until ``parse`` accepts its content.
+
+    Returns None when the file is left as it was.  Invalid content (``parse``
+    raises InvalidInput) reopens the editor on a terminal; without one, the
+    file is kept and a UsageError says where it is.
+    """
+    from lain_cli import proc
+
+    argv = list(editor) if editor is not None else editor_argv()
+    while True:
+        code = proc.run_attached([*argv, str(edit.path)])
+        if code != 0:
+            raise OperationFailed(
+                f"the editor ({argv[0]}) exited with status {code}; nothing changed"
+            )
+        content = edit.read()
+        if content == edit.initial:
+            return None
+        try:
+            return parse(content)
+        except InvalidInput as exc:
+            reason = str(exc)
+        if interactive and _ask_to_reopen(reason):
+            continue
+        path = edit.keep()
+        raise UsageError(
+            f"{reason}; nothing changed, your text is kept in {path}",
+            hint=f"fix it, run the edit again and paste it in, then delete {path}",
+        )
+
+
+def _write_or_keep(edit: EditFile, write: Callable[[], None], what: str) -> None:
+    """Run ``write``; on any failure keep the user's edited text and say where it is."""
+    try:
+        write()
+    except kube.Conflict:
+        path = edit.keep()
+        raise ClusterError(
+            f"the Secret {what} changed since you loaded it (someone else edited it); "
+            f"nothing was written, your edits are kept in {path}",
+            hint="run the edit again to see the current content, re-apply your changes "
+            f"from {path}, then delete it",
+        ) from None
+    except LainError as exc:
+        path = edit.keep()
+        exc.details.append(f"nothing was written; your edits are kept in {path}")
+        raise
+
+
+def _env_header(appname: str, cluster: str, name: str) -> str:
+    return (
+        f"# Environment variables of {appname} on cluster {cluster} (Secret {name}).\n"
+        "# One KEY: value per line; delete a line to remove a variable.\n"
+        "# Save and quit to apply; quit without changes to change nothing.\n"
+    )
+
+
+def _parse_env_bytes(content: bytes) -> dict[str, str]:
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("the file is not UTF-8 text") from None
+    env = parse_env_yaml(text)
+    problem = size_problem({k: v.encode() for k, v in env.items()})
+    if problem:
+        raise InvalidInput(f"the variables would be {problem}")
+    return env
+
+
+def edit_env(ctx: Any, *, interactive: bool, editor: Sequence[str] | None = None) -> KeyChange:
+    """Edit the env Secret as ``KEY: value`` YAML in the user's editor; the keys that changed."""
+    name = env_secret_name(ctx.appname)
+    stored = load_secret(ctx.cluster, name)
+    current = decode_env(stored.data)
+    text = _env_header(ctx.appname, ctx.cluster.name, name) + render_env_yaml(current)
+    with editing(f"{name}.yaml", text.encode()) as edit:
+        new = edit_until_valid(edit, _parse_env_bytes, interactive=interactive, editor=editor)
+        if new is None or new == current:
+            return KeyChange()
+        data = {k: v.encode() for k, v in new.items()}
+        _write_or_keep(
+            edit,
+            lambda: write_secret(
+                ctx.cluster, stored, data, appname=ctx.appname, purpose="env", user=ctx.user
+            ),
+            name,
+        )
+        return key_change(stored.data, data)
+
+
+def edit_secret_file(
+    ctx: Any, file_name: str, *, interactive: bool, editor: Sequence[str] | None = None
+) -> KeyChange:
+    """Edit one secret file in the user's editor (a new name starts empty); the keys that changed."""
+    validate_file_name(file_name)
+    name = files_secret_name(ctx.appname)
+    stored = load_secret(ctx.cluster, name)
+    current = stored.data.get(file_name, b"")
+
+    def parse(content: bytes) -> bytes:
+        problem = size_problem({**stored.data, file_name: content})
+        if problem:
+            raise InvalidInput(f"the secret files would be {problem}")
+        return content
+
+    with editing(file_name, current) as edit:
+        content = edit_until_valid(edit, parse, interactive=interactive, editor=editor)
+        if content is None or (file_name in stored.data and content == current):
+            return KeyChange()
+        data = {**stored.data, file_name: content}
+        _write_or_keep(
+            edit,
+            lambda: write_secret(
+                ctx.cluster, stored, data, appname=ctx.appname, purpose="secret", user=ctx.user
+            ),
+            name,
+        )
+        return key_change(stored.data, data)
+
+
+# ---------------------------------------------------------------- add / delete / show
+
+
+def add_env(ctx: Any, assignments: Mapping[str, str]) -> KeyChange:
+    new_values = {k: v.encode() for k, v in assignments.items()}
+    return update_secret(ctx, "env", lambda data: {**data, **new_values})
+
+
+def _deleting(
+    keys: Iterable[str], what: str, secret: str
+) -> Callable[[dict[str, bytes]], dict[str, bytes]]:
+    keys = list(keys)
+
+    def change(data: dict[str, bytes]) -> dict[str, bytes]:
+        missing = [k for k in keys if k not in data]
+        if missing:
+            raise UsageError(f"no {what} {', '.join(missing)} in Secret {secret}; nothing changed")
+        return {k: v for k, v in data.items() if k not in keys}
+
+    return change
+
+
+def delete_env(ctx: Any, keys: Sequence[str]) -> KeyChange:
+    for key in keys:
+        validate_env_key(key)
+    return update_secret(ctx, "env", _deleting(keys, "variable", env_secret_name(ctx.appname)))
+
+
+def read_secret_files(paths: Sequence[str]) -> dict[str, bytes]:
+    """The files to add, by file name; UsageError for a missing file or a bad name."""
+    if not paths:
+        raise UsageError("no FILE given", hint="lain secret add FILE [FILE ...]")
+    files: dict[str, bytes] = {}
+    for path in paths:
+        file_name = os.path.basename(os.path.normpath(path))
+        validate_file_name(file_name)
+        if file_name in files:
+            raise UsageError(f"two files are named {file_name}")
+        try:
+            files[file_name] = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise UsageError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise UsageError(f"{path} is a directory; give the files in it") from None
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read it ({exc.strerror})") from None
+    return files
+
+
+def add_secret_files(ctx: Any, files: Mapping[str, bytes]) -> KeyChange:
+    return update_secret(ctx, "secret", lambda data: {**data, **files})
+
+
+def delete_secret_files(ctx: Any, names: Sequence[str]) -> KeyChange:
+    for name in names:
+        validate_file_name(name)
+    return update_secret(
+        ctx, "secret", _deleting(names, "secret file", files_secret_name(ctx.appname))
+    )
+
+
+def read_env(ctx: Any) -> dict[str, str]:
+    return decode_env(load_secret(ctx.cluster, env_secret_name(ctx.appname)).data)
+
+
+def read_env_keys(ctx: Any) -> list[str]:
+    return sorted(load_secret(ctx.cluster, env_secret_name(ctx.appname)).data)
+
+
+def read_secret_files_stored(ctx: Any) -> dict[str, bytes]:
+    return load_secret(ctx.cluster, files_secret_name(ctx.appname)).data
+
+
+def mount_path(values: Mapping[str, Any] | None) -> str:
+    """Where the chart mounts the secret files (``secretMountPath`` in values)."""
+    path = (values or {}).get("secretMountPath")
+    return path if isinstance(path, str) and path else DEFAULT_MOUNT_PATH
+
+
+def announce(ctx: Any, purpose: Purpose, change: KeyChange) -> bool:
+    """Post the review notice for ``change`` to the app's webhook (never values)."""
+    from lain_cli import notify
+
+    if not change:
+        return False
+    name = secret_name(ctx.appname, purpose)
+    what = "environment variables" if purpose == "env" else "secret files"
+    event = notify.Event(
+        kind="env-change" if purpose == "env" else "secret-change",
+        app=ctx.appname,
+        cluster=ctx.cluster.name,
+        user=ctx.user,
+        text=f"{what} in Secret {name} changed: please review",
+        keys_added=change.added,
+        keys_removed=change.removed,
+        keys_changed=change.changed,
+    )
+    return notify.send_event(ctx, event)
