@@ -23,6 +23,9 @@ from lain_cli import __version__
 # name -> (module under lain_cli.commands, attribute, one-line summary for --help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "version": ("version", "version", "Show lain, helm, kubectl and cluster versions."),
+    "env": ("env", "env", "Show and change the app's environment variables (kept in a Secret)."),
+    "secret": ("secret", "secret", "Show and change the app's secret files (kept in a Secret)."),
+    "send-msg": ("send_msg", "send_msg", "Post a message to the app's webhook."),
 }
 
 
