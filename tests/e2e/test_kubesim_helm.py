@@ -103,3 +103,15 @@ def test_failing_pre_upgrade_hook_fails_the_upgrade(cluster: Cluster) -> None:
     assert failed and failed[0]["reason"] == "BackoffLimitExceeded"
     dep = cluster.sim.get("deployments", "app-web")
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
+
+
+def test_helm_test_hook_pod_phase(cluster: Cluster) -> None:
+    cluster.helm("install", "app", CHART, "--set", "test.enabled=true")
+    proc = cluster.helm("test", "app")
+    assert "Phase:          Succeeded" in proc.stdout
+    cluster.helm("upgrade", "app", CHART, "--set", "test.enabled=true,test.exitCode=2")
+    proc = cluster.helm("test", "app", check=False)
+    assert proc.returncode != 0
+    assert "app-smoke" in proc.stderr
+    pod = cluster.sim.get("pods", "app-smoke")
+    assert pod["status"]["phase"] == "Failed"

@@ -153,3 +153,33 @@ def test_logs_previous_and_follow(cluster: Cluster) -> None:
         follower.wait(10)
     tail = cluster.kubectl("logs", pod, "--tail=1").stdout
     assert tail == "appended later\n"
+
+
+def test_rollout_status_reports_progress_deadline(cluster: Cluster) -> None:
+    dep = deployment("stalled", annotations={"kubesim.lain.dev/ready": "never"})
+    dep["spec"]["progressDeadlineSeconds"] = 60  # x0.01 time scale: 0.6 s
+    cluster.sim.create(dep)
+    proc = cluster.kubectl("rollout", "status", "deployment/stalled", "--timeout=20s", check=False)
+    assert proc.returncode == 1
+    assert 'deployment "stalled" exceeded its progress deadline' in proc.stderr
+    cond = {c["type"]: c for c in cluster.sim.get("deployments", "stalled")["status"]["conditions"]}
+    assert cond["Progressing"]["reason"] == "ProgressDeadlineExceeded"
+    assert cond["Available"]["status"] == "False"
+
+
+def test_statefulset_and_scale_subresource(cluster: Cluster) -> None:
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+           "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                    "template": {"metadata": {"labels": {"app": "db"}},
+                                 "spec": {"containers": [{"name": "db", "image": "postgres:16"}]}}}}
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(sts))
+    cluster.kubectl("rollout", "status", "statefulset/db", "--timeout=20s")
+    assert sorted(p["metadata"]["name"] for p in cluster.sim.list("pods", selector="app=db")) == ["db-0", "db-1"]
+    cluster.kubectl("scale", "statefulset/db", "--replicas=3")
+    cluster.kubectl("rollout", "status", "statefulset/db", "--timeout=20s")
+    status = cluster.sim.get("statefulsets", "db")["status"]
+    assert status["readyReplicas"] == 3 and status["currentRevision"] == status["updateRevision"]
+    cluster.kubectl("set", "image", "statefulset/db", "db=postgres:17")
+    cluster.kubectl("rollout", "status", "statefulset/db", "--timeout=20s")
+    images = {p["spec"]["containers"][0]["image"] for p in cluster.sim.list("pods", selector="app=db")}
+    assert images == {"postgres:17"}

@@ -68,7 +68,8 @@ class Store:
     def __init__(self) -> None:
         self.rv = 1000
         self.objects: dict[tuple[str, str], dict[tuple[str, str], Obj]] = {}
-        self.history: deque[WatchEvent] = deque(maxlen=HISTORY_LIMIT)
+        self.history: deque[WatchEvent] = deque()
+        self.compacted_rv = 0  # watches from before this resourceVersion get 410 Expired
         self.watchers: set[Watcher] = set()
         self.listeners: list[Listener] = []
 
@@ -96,13 +97,12 @@ class Store:
             out.append(copy.deepcopy(obj))
         return out
 
-    def oldest_rv(self) -> int:
-        return self.history[0].rv if self.history else self.rv
-
     # -- writing -----------------------------------------------------------------------
     def _emit(self, type_: str, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
         event = WatchEvent(int(obj["metadata"]["resourceVersion"]), type_, rt, copy.deepcopy(obj), old)
         self.history.append(event)
+        if len(self.history) > HISTORY_LIMIT:
+            self.compact(HISTORY_LIMIT // 2)
         for watcher in list(self.watchers):
             if watcher.wants(event):
                 watcher.queue.put_nowait(event)
@@ -326,8 +326,8 @@ class Store:
 
     def events_since(self, rt: ResourceType, namespace: str | None, rv: int) -> list[WatchEvent]:
         """History events after ``rv``; raises 410 Expired when ``rv`` is older than the history."""
-        if self.history and rv < self.history[0].rv - 1 and len(self.history) == self.history.maxlen:
-            raise errors.expired(f"too old resource version: {rv} ({self.history[0].rv - 1})")
+        if rv < self.compacted_rv:
+            raise errors.expired(f"too old resource version: {rv} ({self.compacted_rv})")
         out = []
         for event in self.history:
             if event.rv > rv and event.rt.store_key == rt.store_key and (
@@ -335,6 +335,11 @@ class Store:
             ):
                 out.append(event)
         return out
+
+    def compact(self, keep: int) -> None:
+        """Forget all but the last ``keep`` events, like etcd compaction."""
+        while len(self.history) > keep:
+            self.compacted_rv = self.history.popleft().rv
 
     def close_watchers(self) -> None:
         for watcher in list(self.watchers):
