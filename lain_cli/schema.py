@@ -243,9 +243,11 @@ ENV = Either(
 RESOURCE_LIST = Mapping(
     fields={"cpu": Quantity(check=_quantity), "memory": Quantity(check=_memory)},
     open=True,
+    description="Quantities per resource: cpu (1000m is one core), memory (Mi, Gi).",
 )
 RESOURCES = Mapping(
-    fields={"limits": RESOURCE_LIST, "requests": RESOURCE_LIST, "claims": ListOf(item=Mapping(open=True))},
+    fields={"limits": RESOURCE_LIST, "requests": RESOURCE_LIST,
+            "claims": ListOf(item=Mapping(open=True), description="Dynamic resource claims, passed through.")},
     description="Container resources (Kubernetes ResourceRequirements).",
     example="{limits: {cpu: 1000m, memory: 80Mi}, requests: {cpu: 10m, memory: 80Mi}}",
 )
@@ -355,7 +357,8 @@ HPA = Mapping(
 )
 
 PDB = Mapping(
-    fields={"minAvailable": IntOrStr(check=_percent_or_int), "maxUnavailable": IntOrStr(check=_percent_or_int)},
+    fields={"minAvailable": IntOrStr(check=_percent_or_int, description="Pods that must stay up (n or n%)."),
+            "maxUnavailable": IntOrStr(check=_percent_or_int, description="Pods that may be down (n or n%).")},
     one_of=("minAvailable", "maxUnavailable"),
     description="A PodDisruptionBudget for this proc: minAvailable or maxUnavailable.",
     example="{maxUnavailable: 1}",
@@ -450,7 +453,10 @@ BUILD = Mapping(
     fields={
         "base": Str(description="Base image of the generated Dockerfile.", example="python:3.11"),
         "env": BUILD_ENV,
-        "prepare": Mapping(fields={"script": STRINGS, "keep": STRINGS, "env": BUILD_ENV},
+        "prepare": Mapping(fields={"script": ListOf(item=Str(), description="Commands installing dependencies."),
+                                   "keep": ListOf(item=Str(), description="Files kept after prepare "
+                                                                          "(everything else is removed)."),
+                                   "env": BUILD_ENV},
                            description="A cached dependency layer: script runs, then only keep is kept."),
         "script": ListOf(item=Str(), description="Build commands (RUN lines)."),
     },
@@ -458,8 +464,11 @@ BUILD = Mapping(
 )
 
 RELEASE = Mapping(
-    fields={"dest_base": Str(), "env": BUILD_ENV,
-            "copy": ListOf(item=Mapping(fields={"src": Str(), "dest": Str()}, required=("src",)))},
+    fields={"dest_base": Str(description="Base image of the final stage."), "env": BUILD_ENV,
+            "copy": ListOf(item=Mapping(fields={"src": Str(description="Path in the build stage."),
+                                                "dest": Str(description="Path in the final image (default src).")},
+                                        required=("src",)),
+                           description="What to copy from the build stage.")},
     description="lain4: copy build results into a smaller final image.",
 )
 

@@ -381,11 +381,26 @@ def _merge_indexed(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
+WORKLOAD_SECTIONS = ("deployments", "statefulSets", "jobs", "cronjobs", "tests")
+
+
 def finalize(merged: dict[str, Any]) -> dict[str, Any]:
-    """Drop top-level nulls and let an empty proc (``web:``) mean ``web: {}``."""
-    out = {k: v for k, v in merged.items() if v is not None}
-    for section in ("deployments", "statefulSets", "jobs", "cronjobs", "tests"):
-        procs = out.get(section)
+    """Null means "not set": drop keys whose value is null, as helm does.
+
+    An empty proc (``web:`` with nothing under it) means ``web: {}``.
+    """
+    out = drop_nulls(merged)
+    for section in WORKLOAD_SECTIONS:
+        procs = merged.get(section)
         if isinstance(procs, dict):
-            out[section] = {name: ({} if spec is None else spec) for name, spec in procs.items()}
+            out[section] = {name: ({} if spec is None else drop_nulls(spec)) for name, spec in procs.items()}
     return out
+
+
+def drop_nulls(value: Any) -> Any:
+    """``value`` without the mapping keys whose value is null (list items are kept)."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value

@@ -12,6 +12,8 @@ import pytest
 
 from lain_cli import cli
 
+PROBE = "probe"
+
 MINIMAL = """\
 appname: dummy
 deployments:
@@ -47,14 +49,15 @@ def add_cluster(directory: Path, name: str, text: str = "namespace: default\n") 
 @click.command()
 @click.option("--set", "sets", multiple=True)
 @click.option("--tag", default="t1")
+@click.option("--need-cluster", is_flag=True)
 @click.pass_obj
-def probe_context(opts: cli.GlobalOptions, sets: tuple[str, ...], tag: str) -> int:
+def probe_context(opts: cli.GlobalOptions, sets: tuple[str, ...], tag: str, need_cluster: bool) -> int:
     """Load the app context and print its values; stands in for deploy in tests."""
     import json
 
     from lain_cli.context import load_app_context
 
-    ctx = load_app_context(opts, sets=sets, image_tag=tag or None)
+    ctx = load_app_context(opts, sets=sets, image_tag=tag or None, need_cluster=need_cluster)
     click.echo(json.dumps(ctx.chart_values(), sort_keys=True))
     return 0
 
@@ -65,8 +68,8 @@ def probe_command(monkeypatch: pytest.MonkeyPatch) -> str:
     module = types.ModuleType("lain_cli.commands._probe")
     module.probe_context = probe_context  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "lain_cli.commands._probe", module)
-    monkeypatch.setitem(cli.COMMANDS, "probe", ("_probe", "probe_context", "test probe"))
-    return "probe"
+    monkeypatch.setitem(cli.COMMANDS, PROBE, ("_probe", "probe_context", "test probe"))
+    return PROBE
 
 
 def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -57,10 +57,14 @@ def test_a_mapping_replaces_a_scalar_and_back() -> None:
     assert values.merge({"a": {"b": 2}}, {"a": "x"}) == {"a": "x"}
 
 
-def test_finalize_turns_empty_procs_into_mappings_and_drops_top_level_nulls() -> None:
-    assert values.finalize({"appname": "a", "jobs": None, "deployments": {"web": None}}) == {
+def test_finalize_turns_empty_procs_into_mappings_and_drops_nulls() -> None:
+    merged = {"appname": "a", "jobs": None, "deployments": {"web": None, "w": {"env": {"A": None}}},
+              "ingresses": [{"host": "a", "annotations": None}], "command": [None]}
+    assert values.finalize(merged) == {
         "appname": "a",
-        "deployments": {"web": {}},
+        "deployments": {"web": {}, "w": {"env": {}}},
+        "ingresses": [{"host": "a"}],
+        "command": [None],
     }
 
 
