@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "env": ("env", "env", "Show and change the app's environment variables (kept in a Secret)."),
     "secret": ("secret", "secret", "Show and change the app's secret files (kept in a Secret)."),
     "send-msg": ("send_msg", "send_msg", "Post a message to the app's webhook."),
+    "template": ("template", "template", "Render the manifests exactly as deploy would (helm template)."),
+    "lint": ("lint", "lint", "Validate values and the rendered manifests; no cluster needed."),
 }
 
 
