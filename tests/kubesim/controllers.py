@@ -264,6 +264,11 @@ class ControllerManager:
         elif int(new["metadata"].get("annotations", {}).get(REVISION, "0")) < max_rev:
             new["metadata"].setdefault("annotations", {})[REVISION] = str(max_rev + 1)
             new = self.store.update(rs_rt, new, check_rv=False)
+        revision = new["metadata"].get("annotations", {}).get(REVISION)
+        if revision and dep["metadata"].get("annotations", {}).get(REVISION) != revision:
+            # like the real controller: `kubectl rollout undo` patches this annotation back
+            dep["metadata"].setdefault("annotations", {})[REVISION] = revision
+            dep = self.store.update(rt, dep, check_rv=False)
         new_available = new.get("status", {}).get("availableReplicas", 0)
         # scale the old ReplicaSets down, the new one up
         if recreate:

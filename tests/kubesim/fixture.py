@@ -144,11 +144,12 @@ class SimClient:
 class SimThread:
     """A simulator serving on its own event loop in a daemon thread."""
 
-    def __init__(self, time_scale: float = FIXTURE_TIME_SCALE) -> None:
+    def __init__(self, time_scale: float = FIXTURE_TIME_SCALE, pod_start_delay: float = 0.02) -> None:
         self.loop = asyncio.new_event_loop()
         self.sim: Simulator | None = None
         self.url = ""
         self._time_scale = time_scale
+        self._pod_start_delay = pod_start_delay
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="kubesim", daemon=True)
@@ -156,7 +157,7 @@ class SimThread:
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.sim = Simulator(time_scale=self._time_scale)
+            self.sim = Simulator(time_scale=self._time_scale, pod_start_delay=self._pod_start_delay)
             self.url = self.loop.run_until_complete(self.sim.start())
         except BaseException as exc:  # noqa: BLE001 - reported by start()
             self._error = exc
@@ -219,6 +220,13 @@ class Cluster:
         return self._run("helm", args, check, timeout, input)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "kubesim(time_scale=0.01, pod_start_delay=0.02): options for the cluster fixture's simulator",
+    )
+
+
 @pytest.fixture
 def helm_major() -> int:
     """The helm major version the binaries on PATH belong to (``LAIN_TEST_HELM_MAJOR``)."""
@@ -226,9 +234,16 @@ def helm_major() -> int:
 
 
 @pytest.fixture
-def cluster(isolated_home: Path, helm_major: int) -> Iterator[Cluster]:
-    """A fresh simulator for one test, with a kubeconfig at the test's ``KUBECONFIG``."""
-    runner = SimThread()
+def cluster(request: pytest.FixtureRequest, isolated_home: Path, helm_major: int) -> Iterator[Cluster]:
+    """A fresh simulator for one test, with a kubeconfig at the test's ``KUBECONFIG``.
+
+    Simulated durations run at ``time_scale`` 0.01 (a 10 s crash backoff takes 0.1 s, the
+    default 600 s progress deadline 6 s); ``@pytest.mark.kubesim(time_scale=...)`` changes it.
+    """
+    marker = request.node.get_closest_marker("kubesim")
+    options = dict(marker.kwargs) if marker else {}
+    runner = SimThread(time_scale=options.get("time_scale", FIXTURE_TIME_SCALE),
+                       pod_start_delay=options.get("pod_start_delay", 0.02))
     client = runner.start()
     kubeconfig = write_kubeconfig(Path(os.environ["KUBECONFIG"]), runner.url, "default")
     try:
