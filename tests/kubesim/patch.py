@@ -981,6 +981,7 @@ def apply_server_side(
             conflicts.append((entry, path))
             taken.setdefault(index, set()).add(path)
     if conflicts and not force:
+        conflicts.sort(key=lambda c: (_describe_manager(c[0]), c[1]))
         raise _conflict_error(conflicts)
     for index, paths in taken.items():
         _drop_paths(entries[index], paths)
@@ -1029,8 +1030,8 @@ def record_update(
 
     ``manager`` takes the fields whose values the write added or changed (other managers
     lose them); fields the write removed leave every manager.  Returns a copy of
-    ``live_after`` with ``metadata.managedFields`` carried over from ``live_before`` and
-    updated.
+    ``live_after`` with ``metadata.managedFields`` updated: those ``live_after`` carries
+    when the client sent any, else those of ``live_before``.
     """
     gvk = _gvk_of(live_after)
     root = _root_fields(gvk)
@@ -1045,7 +1046,9 @@ def record_update(
     }
     removed = set(before_values) - set(after_values)
 
-    entries = _entries(live_before) if live_before else _entries(live_after)
+    # As the API server does: managedFields sent with the write (say by kubectl's
+    # client-side-apply migration) are the base; without them the live object's are kept.
+    entries = _entries(live_after) or _entries(live_before)
     result = copy.deepcopy(live_after)
     mine = set()
     for entry in entries:

@@ -1113,3 +1113,16 @@ def test_record_update_list_items() -> None:
         '.spec.template.spec.containers[name="web"].env[name="D"].name',
         '.spec.template.spec.containers[name="web"].env[name="D"].value',
     }
+
+
+def test_record_update_honours_managed_fields_sent_by_the_client() -> None:
+    before = apply_server_side(None, applied_web(2, WEB_V1), "helm", True, DEPLOY, now=NOW)
+    after = copy.deepcopy(before)
+    after["metadata"]["managedFields"][0]["manager"] = "renamed"
+    result = record_update(before, after, "kubectl-patch", now=NOW)
+    assert [e["manager"] for e in result["metadata"]["managedFields"]] == ["renamed"]
+    # A client that sends none (a plain PUT of a trimmed object) keeps the live ones.
+    bare = copy.deepcopy(before)
+    del bare["metadata"]["managedFields"]
+    kept = record_update(before, bare, "kubectl-replace", now=NOW)
+    assert kept["metadata"]["managedFields"] == before["metadata"]["managedFields"]
