@@ -101,3 +101,9 @@ def test_parse_json() -> None:
     assert helm.parse_json('[{"revision": 1}]', "history") == [{"revision": 1}]
     with pytest.raises(Exception, match="not JSON"):
         helm.parse_json("Error: nope", "history")
+
+
+def test_parse_manifests_reads_yaml_as_kubernetes_does() -> None:
+    doc = "---\n# Source: d/templates/a.yaml\nkind: ConfigMap\ndata:\n  a: yes\n  b: on\n  c: 2024-01-01\n  d: true\n  e: 1.5\n"
+    (manifest,) = helm.parse_manifests(doc)
+    assert manifest.body["data"] == {"a": "yes", "b": "on", "c": "2024-01-01", "d": True, "e": 1.5}
