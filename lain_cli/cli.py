@@ -23,6 +23,8 @@ from lain_cli import __version__
 # name -> (module under lain_cli.commands, attribute, one-line summary for --help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "version": ("version", "version", "Show lain, helm, kubectl and cluster versions."),
+    "logs": ("logs", "logs", "Print the logs of a proc's pods, a job, or one pod."),
+    "x": ("x", "x", "Run a command, or a shell, in a running pod of a proc."),
     "env": ("env", "env", "Show and change the app's environment variables (kept in a Secret)."),
     "secret": ("secret", "secret", "Show and change the app's secret files (kept in a Secret)."),
     "send-msg": ("send_msg", "send_msg", "Post a message to the app's webhook."),
