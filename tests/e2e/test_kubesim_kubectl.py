@@ -183,3 +183,23 @@ def test_statefulset_and_scale_subresource(cluster: Cluster) -> None:
     cluster.kubectl("rollout", "status", "statefulset/db", "--timeout=20s")
     images = {p["spec"]["containers"][0]["image"] for p in cluster.sim.list("pods", selector="app=db")}
     assert images == {"postgres:17"}
+
+
+def test_exec_with_tty(cluster: Cluster) -> None:
+    import os
+
+    import pexpect
+
+    cluster.sim.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "term", "labels": {"app": "term"}},
+                        "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]}})
+    running_pod(cluster, "app=term")
+    env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig))
+    child = pexpect.spawn(find_binary("kubectl"), ["exec", "-it", "term", "--", "sh"], env=env,
+                          encoding="utf-8", timeout=15, dimensions=(30, 100))
+    child.sendline("stty size; echo marker-$((40+2))")
+    child.expect("marker-42")
+    assert "30 100" in child.before
+    child.sendline("exit 5")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 5

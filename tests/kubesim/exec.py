@@ -37,6 +37,11 @@ PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 
 
+def _take_controlling_tty() -> None:
+    """In the child, after setsid: make the pty on stdin the controlling terminal (job control)."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class ExecHandler:
     """Serves exec sessions and tracks them so shutdown can end them."""
 
@@ -150,7 +155,8 @@ class ExecHandler:
             if tty:
                 master, slave = pty.openpty()
                 proc = await asyncio.create_subprocess_exec(
-                    *argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True)
+                    *argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True,
+                    preexec_fn=_take_controlling_tty)
                 os.close(slave)
                 slave = -1
             else:
