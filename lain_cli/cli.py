@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "version": ("version", "version", "Show lain, helm, kubectl and cluster versions."),
     "logs": ("logs", "logs", "Print the logs of a proc's pods, a job, or one pod."),
     "x": ("x", "x", "Run a command, or a shell, in a running pod of a proc."),
+    "use": ("use", "use", "Select the cluster to act on, or list clusters."),
+    "init": ("init", "init", "Create a commented starter chart/values.yaml."),
     "env": ("env", "env", "Show and change the app's environment variables (kept in a Secret)."),
     "secret": ("secret", "secret", "Show and change the app's secret files (kept in a Secret)."),
     "send-msg": ("send_msg", "send_msg", "Post a message to the app's webhook."),

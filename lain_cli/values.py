@@ -37,13 +37,18 @@ class Layer:
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` relative to the working directory when that is shorter, as people type it."""
-    path = os.fspath(path)
+    """``path`` as people type it: relative to the working directory, else under ``~``, else absolute."""
+    full = os.path.abspath(os.fspath(path))
     try:
-        rel = os.path.relpath(path)
+        rel = os.path.relpath(full)
     except ValueError:
-        return path
-    return rel if len(rel) < len(os.path.abspath(path)) else os.path.abspath(path)
+        return full
+    if not rel.startswith(".."):
+        return rel
+    home = os.path.expanduser("~")
+    if full.startswith(home.rstrip("/") + "/"):
+        return "~/" + os.path.relpath(full, home)
+    return rel if len(rel) < len(full) else full
 
 
 # -- loading ----------------------------------------------------------------

@@ -1,0 +1,256 @@
+"""Cluster definitions and the choice made by ``lain use``.
+
+A cluster is ``<name>.yaml``, looked up in ``$LAIN_CLUSTERS_DIR`` (one or more
+directories separated by ``os.pathsep``), then ``chart/clusters/`` of the app
+repo, then ``$XDG_CONFIG_HOME/lain/clusters/`` (``~/.config/lain/clusters/``).
+The first file found for a name wins.  ``lain use NAME`` writes the name to
+``$XDG_CONFIG_HOME/lain/current``; ``$LAIN_CLUSTER`` and ``--cluster`` override
+it for one command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lain_cli import schema
+from lain_cli.errors import ConfigError, UsageError
+
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+CLUSTER_SCHEMA = schema.Mapping(
+    fields={
+        "kubeconfig": schema.Str(description="kubeconfig file; else $KUBECONFIG / ~/.kube/config. "
+                                             "~ is expanded, relative paths are relative to the cluster file."),
+        "context": schema.Str(description="kube context; else the kubeconfig's current one."),
+        "namespace": schema.Str(check=lambda v: None if schema.RFC1123_LABEL.match(v) and len(v) <= 63
+                                else f"not a valid namespace name: {v!r}",
+                                description="Namespace the apps are deployed to."),
+        "registry": schema.Str(description="Image registry; images are <registry>/<appname>:<tag>."),
+        "domain": schema.Str(description="Ingress hosts without a dot get .<domain>."),
+        "ingressClass": schema.Str(description="IngressClass of ingresses."),
+        "externalIngressClass": schema.Str(description="IngressClass of externalIngresses (default ingressClass)."),
+        "webhook": schema.Mapping(fields={
+            "url": schema.Str(description="Incoming webhook URL."),
+            "provider": schema.Str(choices=("slack", "feishu", "dingtalk", "wecom", "generic"),
+                                   description="Message format."),
+        }, required=("url",), description="Where deploy notices go."),
+        "logLink": schema.Str(description="Log search link; {appname} is replaced."),
+        "values": schema.Mapping(open=True, description="Cluster-wide defaults merged under the app's values."),
+    },
+    required=("namespace",),
+)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    namespace: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    registry: str = ""
+    domain: str = ""
+    ingress_class: str = ""
+    external_ingress_class: str = ""
+    webhook: dict[str, Any] | None = None
+    log_link: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # the file it was read from, as shown to people
+    values_lines: dict[tuple[str | int, ...], int | None] = field(default_factory=dict, repr=False,
+                                                                  compare=False)
+
+    def kubectl_args(self) -> list[str]:
+        """``--kubeconfig``/``--context``/``--namespace``, to go right after the kubectl binary."""
+        args = []
+        if self.kubeconfig:
+            args += ["--kubeconfig", self.kubeconfig]
+        if self.context:
+            args += ["--context", self.context]
+        return [*args, "--namespace", self.namespace]
+
+    def helm_args(self) -> list[str]:
+        """``--kubeconfig``/``--kube-context``/``--namespace`` for helm."""
+        args = []
+        if self.kubeconfig:
+            args += ["--kubeconfig", self.kubeconfig]
+        if self.context:
+            args += ["--kube-context", self.context]
+        return [*args, "--namespace", self.namespace]
+
+    def log_url(self, appname: str) -> str:
+        return self.log_link.replace("{appname}", appname)
+
+
+@dataclass(frozen=True)
+class ClusterFile:
+    name: str
+    path: Path
+    origin: str  # "$LAIN_CLUSTERS_DIR", "chart/clusters", "~/.config/lain/clusters"
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "lain"
+
+
+def current_file() -> Path:
+    return config_dir() / "current"
+
+
+def find_app_root(start: Path | None = None) -> Path | None:
+    """The nearest directory, from ``start`` (cwd) upwards, holding ``chart/values.yaml``.
+
+    The search stops at a git repository's top (a directory with ``.git``).
+    """
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "chart" / "values.yaml").is_file():
+            return candidate
+        if (candidate / ".git").exists():
+            return None
+    return None
+
+
+def search_dirs(app_root: Path | None = None) -> list[tuple[Path, str]]:
+    """Where cluster files are looked up, in order, with a label for each."""
+    dirs: list[tuple[Path, str]] = []
+    for entry in os.environ.get("LAIN_CLUSTERS_DIR", "").split(os.pathsep):
+        if entry:
+            dirs.append((Path(entry).expanduser(), "$LAIN_CLUSTERS_DIR"))
+    root = app_root if app_root is not None else find_app_root()
+    if root is not None:
+        dirs.append((root / "chart" / "clusters", "chart/clusters"))
+    dirs.append((config_dir() / "clusters", "~/.config/lain/clusters"))
+    return dirs
+
+
+def list_clusters(app_root: Path | None = None) -> list[ClusterFile]:
+    """Every cluster file, the first one found for each name, sorted by name."""
+    found: dict[str, ClusterFile] = {}
+    for directory, origin in search_dirs(app_root):
+        try:
+            entries = sorted(directory.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.suffix in (".yaml", ".yml") and entry.is_file() and CLUSTER_NAME.match(entry.stem):
+                found.setdefault(entry.stem, ClusterFile(entry.stem, entry, origin))
+    return [found[name] for name in sorted(found)]
+
+
+def selected_name() -> tuple[str | None, str]:
+    """The current choice and where it came from ("$LAIN_CLUSTER", "lain use")."""
+    env = os.environ.get("LAIN_CLUSTER", "").strip()
+    if env:
+        return env, "$LAIN_CLUSTER"
+    try:
+        text = current_file().read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None, ""
+    return (text or None), "lain use"
+
+
+def find(name: str, app_root: Path | None = None) -> ClusterFile:
+    """The file of cluster ``name``, or a UsageError listing the known clusters."""
+    known = list_clusters(app_root)
+    for entry in known:
+        if entry.name == name:
+            return entry
+    names = [c.name for c in known]
+    if not names:
+        where = ", ".join(str(d) for d, _ in search_dirs(app_root))
+        raise UsageError(
+            f"unknown cluster {name!r}: no cluster files found",
+            hint=f"create {name}.yaml (with at least `namespace:`) in one of: {where}",
+        )
+    close = schema.suggest(name, names)
+    return_hint = f"did you mean {close}? " if close else ""
+    raise UsageError(
+        f"unknown cluster {name!r}",
+        hint=f"{return_hint}known clusters: {', '.join(names)}",
+    )
+
+
+def load(entry: ClusterFile) -> Cluster:
+    """Read and validate a cluster file."""
+    from lain_cli import values as values_mod
+
+    layer = values_mod.load_file(entry.path)
+    problems: list[schema.Problem] = []
+    schema.check_node(CLUSTER_SCHEMA, layer.data, (), problems)
+    if problems:
+        first = problems[0]
+        line = layer.lines.get(first.path) or _parent_line(layer.lines, first.path)
+        raise ConfigError(
+            first.message,
+            file=layer.name,
+            line=line,
+            key_path=schema.format_path(first.path),
+            details=[f"{schema.format_path(p.path)}: {p.message}" for p in problems[1:10]],
+            hint="see docs/clusters.rst for the keys of a cluster file",
+        )
+    data = layer.data
+    kubeconfig = data.get("kubeconfig")
+    if kubeconfig:
+        expanded = Path(os.path.expanduser(kubeconfig))
+        if not expanded.is_absolute():
+            expanded = entry.path.parent / expanded
+        kubeconfig = str(expanded)
+    values_lines = {
+        path[1:]: line for path, line in layer.lines.items() if path and path[0] == "values" and len(path) > 1
+    }
+    return Cluster(
+        name=entry.name,
+        namespace=data["namespace"],
+        kubeconfig=kubeconfig,
+        context=data.get("context"),
+        registry=(data.get("registry") or "").rstrip("/"),
+        domain=(data.get("domain") or "").lstrip("."),
+        ingress_class=data.get("ingressClass") or "",
+        external_ingress_class=data.get("externalIngressClass") or "",
+        webhook=data.get("webhook"),
+        log_link=data.get("logLink") or "",
+        values=data.get("values") or {},
+        source=layer.name,
+        values_lines=values_lines,
+    )
+
+
+def _parent_line(lines: dict[tuple[str | int, ...], int | None], path: tuple[str | int, ...]) -> int | None:
+    for end in range(len(path) - 1, 0, -1):
+        if lines.get(path[:end]):
+            return lines[path[:end]]
+    return None
+
+
+def resolve(name: str | None = None, app_root: Path | None = None) -> Cluster:
+    """The cluster to act on: ``name`` (``--cluster``), else ``$LAIN_CLUSTER``, else ``lain use``'s choice."""
+    if not name:
+        name, _ = selected_name()
+    if not name:
+        known = [c.name for c in list_clusters(app_root)]
+        listing = f" (known: {', '.join(known)})" if known else ""
+        raise UsageError("no cluster selected", hint=f"run lain use <cluster>{listing}, or pass --cluster NAME")
+    _check_name(name)
+    return load(find(name, app_root))
+
+
+def _check_name(name: str) -> None:
+    if not CLUSTER_NAME.match(name):
+        raise UsageError(f"invalid cluster name {name!r}",
+                         hint="cluster names are file names: letters, digits, '.', '_' and '-'")
+
+
+def use(name: str, app_root: Path | None = None) -> Cluster:
+    """Validate cluster ``name`` and record it as the current one."""
+    _check_name(name)
+    cluster = load(find(name, app_root))
+    target = current_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".current.{os.getpid()}.tmp")
+    tmp.write_text(name + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return cluster

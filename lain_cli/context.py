@@ -1,0 +1,254 @@
+"""The AppContext: everything a command needs to know about the app, built once.
+
+``load_app_context`` loads and merges the values (design.md §2), validates
+them, picks the cluster and the image tag, and derives names.  It never calls
+helm or kubectl; the only processes it starts are a few quick ``git`` calls.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lain_cli import clusters, schema, values
+from lain_cli.clusters import Cluster
+from lain_cli.errors import ConfigError, LainError, UsageError
+
+if TYPE_CHECKING:
+    from lain_cli.cli import GlobalOptions
+
+MAX_SHOWN_PROBLEMS = 10
+
+
+@dataclass(frozen=True)
+class AppContext:
+    appname: str
+    release_name: str
+    cluster: Cluster | None
+    namespace: str
+    image_repository: str
+    image_tag: str
+    values: dict[str, Any]
+    value_files: tuple[str, ...]
+    chart_dir: Path
+    procs: Mapping[str, str]  # name -> deployment | statefulset | job | cronjob | test
+    user: str
+    git_revision: str
+    images: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # section -> name -> image
+
+    def image_of(self, name: str) -> str:
+        """The image a proc, job, cronjob or test runs (its imageTag lock or image applied)."""
+        for section in schema.WORKLOAD_KINDS:
+            if name in self.images.get(section, {}):
+                return self.images[section][name]
+        raise UsageError(f"unknown proc {name!r}", hint=f"procs: {', '.join(self.procs) or 'none'}")
+
+    def values_checksum(self) -> str:
+        text = json.dumps(self.values, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def chart_values(self) -> dict[str, Any]:
+        """The one document handed to helm: the user's values plus the reserved ``lain`` block."""
+        cluster = self.cluster
+        doc = copy.deepcopy(self.values)
+        doc["lain"] = {
+            "appname": self.appname,
+            "releaseName": self.release_name,
+            "cluster": {
+                "name": cluster.name if cluster else "",
+                "namespace": self.namespace,
+                "domain": cluster.domain if cluster else "",
+                "ingressClass": cluster.ingress_class if cluster else "",
+                "externalIngressClass": cluster.external_ingress_class if cluster else "",
+                "registry": cluster.registry if cluster else "",
+            },
+            "imageTag": self.image_tag,
+            "images": {section: dict(self.images.get(section, {})) for section in schema.WORKLOAD_KINDS},
+            "user": self.user,
+            "gitRevision": self.git_revision,
+            "valuesChecksum": self.values_checksum(),
+        }
+        return doc
+
+
+def find_chart_dir() -> Path:
+    root = clusters.find_app_root()
+    if root is None:
+        raise ConfigError(
+            "not found in this directory or its parents",
+            file="chart/values.yaml",
+            hint="run lain init to create it, or cd into the app's repo",
+        )
+    return root / "chart"
+
+
+def collect_layers(
+    chart_dir: Path, cluster: Cluster | None, values_files: Sequence[str], sets: Sequence[str]
+) -> list[values.Layer]:
+    """Every layer in merge order (design.md §2), ``--set`` last."""
+    layers = [values.Layer("lain defaults", schema.lain_defaults())]
+    if cluster is not None and cluster.values:
+        layers.append(values.Layer(cluster.source, cluster.values, dict(cluster.values_lines)))
+    layers.append(values.load_file(chart_dir / "values.yaml", missing_hint="run lain init to create it"))
+    if cluster is not None:
+        per_cluster = chart_dir / f"values-{cluster.name}.yaml"
+        if per_cluster.is_file():
+            layers.append(values.load_file(per_cluster))
+    for extra in values_files:
+        layers.append(values.load_file(extra, missing_hint="check the path given to -f/--values"))
+    if sets:
+        layers.append(values.set_layer(sets))
+    return layers
+
+
+def merge_and_validate(layers: Sequence[values.Layer]) -> tuple[dict[str, Any], list[schema.Problem]]:
+    """Merged values (``{{ appname }}`` expanded) and their warnings; ConfigError on any error."""
+    file_layers = [layer for layer in layers if layer.name != "--set"]
+    merged = values.merge_layers(file_layers)
+    for layer in layers:
+        if layer.name == "--set":
+            merged = values.apply_list_sets(merged, layer)
+    merged = values.finalize(merged)
+    appname = merged.get("appname")
+    if isinstance(appname, str):
+        merged = values.expand_appname(merged, appname)
+    problems = schema.validate_values(merged)
+    origins = values.Origins(layers, default_file=_main_file(layers))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise problems_error(errors, origins)
+    return merged, [p for p in problems if p.severity == "warning"]
+
+
+def _main_file(layers: Sequence[values.Layer]) -> str:
+    for layer in layers:
+        if layer.name.endswith("values.yaml"):
+            return layer.name
+    return "chart/values.yaml"
+
+
+def locate_problem(problem: schema.Problem, origins: values.Origins) -> str:
+    file, line = origins.locate(problem.path)
+    where = f"{file}:{line}" if line else file
+    return f"{where}: {schema.format_path(problem.path) or '(top level)'}: {problem.message}"
+
+
+def problems_error(problems: Sequence[schema.Problem], origins: values.Origins) -> ConfigError:
+    """One ConfigError for all problems: the only one inline, several as details."""
+    hint = "fix the values and check them with lain lint"
+    if len(problems) == 1:
+        problem = problems[0]
+        file, line = origins.locate(problem.path)
+        return ConfigError(problem.message, file=file, line=line,
+                           key_path=schema.format_path(problem.path) or None, hint=hint)
+    shown = [locate_problem(p, origins) for p in problems[:MAX_SHOWN_PROBLEMS]]
+    if len(problems) > MAX_SHOWN_PROBLEMS:
+        shown.append(f"... and {len(problems) - MAX_SHOWN_PROBLEMS} more")
+    return ConfigError(f"{len(problems)} problems in the values", details=shown, hint=hint)
+
+
+def load_app_context(
+    opts: GlobalOptions,
+    *,
+    sets: Sequence[str] = (),
+    image_tag: str | None = None,
+    need_cluster: bool = True,
+) -> AppContext:
+    """Load, merge and validate everything; raise ConfigError before anything touches the cluster."""
+    from lain_cli import console
+
+    chart_dir = find_chart_dir()
+    app_root = chart_dir.parent
+    cluster = _pick_cluster(opts.cluster, app_root, need_cluster)
+    layers = collect_layers(chart_dir, cluster, opts.values_files, sets)
+    merged, warnings = merge_and_validate(layers)
+    for warning in warnings:
+        console.warn(f"{schema.format_path(warning.path)}: {warning.message}")
+
+    git = _GitFacts(app_root)
+    tag = _image_tag(image_tag, merged, git, app_root)
+    appname = merged["appname"]
+    registry = cluster.registry if cluster else ""
+    repository = f"{registry}/{appname}" if registry else appname
+    procs: dict[str, str] = {}
+    images: dict[str, dict[str, str]] = {}
+    for section, kind in schema.WORKLOAD_KINDS.items():
+        images[section] = {}
+        for name, spec in (merged.get(section) or {}).items():
+            procs[name] = kind
+            images[section][name] = _image_for(spec, repository, tag)
+    return AppContext(
+        appname=appname,
+        release_name=merged.get("releaseName") or appname,
+        cluster=cluster,
+        namespace=cluster.namespace if cluster else "default",
+        image_repository=repository,
+        image_tag=tag,
+        values=merged,
+        value_files=tuple(layer.name for layer in layers if layer.name not in ("lain defaults", "--set")),
+        chart_dir=chart_dir,
+        procs=procs,
+        user=git.user(),
+        git_revision=git.revision,
+        images=images,
+    )
+
+
+def _pick_cluster(name: str | None, app_root: Path, need_cluster: bool) -> Cluster | None:
+    if need_cluster or name or clusters.selected_name()[0]:
+        return clusters.resolve(name, app_root)
+    return None
+
+
+def _image_for(spec: Mapping[str, Any], repository: str, tag: str) -> str:
+    if spec.get("image"):
+        return str(spec["image"])
+    if spec.get("imageTag") not in (None, ""):
+        return f"{repository}:{spec['imageTag']}"
+    return f"{repository}:{tag}"
+
+
+def _image_tag(explicit: str | None, merged: Mapping[str, Any], git: _GitFacts, app_root: Path) -> str:
+    if explicit:
+        return explicit
+    if merged.get("imageTag") not in (None, ""):
+        return str(merged["imageTag"])
+    if git.short:
+        return git.short + ("-dirty" if git.dirty() else "")
+    raise UsageError(
+        f"cannot choose an image tag: {app_root} is not a git repository with a commit",
+        hint="commit the app to git, or pass --set imageTag=TAG",
+    )
+
+
+class _GitFacts:
+    """HEAD's sha, the work tree's state and the user, asked of git once each."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        out = self._git("log", "-1", "--format=%H%n%h")
+        parts = out.split("\n") if out else []
+        self.revision = parts[0] if len(parts) == 2 else ""
+        self.short = parts[1] if len(parts) == 2 else ""
+
+    def _git(self, *args: str) -> str:
+        from lain_cli import proc
+
+        try:
+            result = proc.run(["git", "-C", str(self.root), *args], timeout=20, check=False)
+        except LainError:
+            return ""
+        return result.stdout.strip() if result.ok else ""
+
+    def dirty(self) -> bool:
+        return bool(self._git("status", "--porcelain"))
+
+    def user(self) -> str:
+        name = self._git("config", "user.name")
+        return name or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
