@@ -23,6 +23,12 @@ from lain_cli import __version__
 # name -> (module under lain_cli.commands, attribute, one-line summary for --help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "version": ("version", "version", "Show lain, helm, kubectl and cluster versions."),
+    "deploy": ("deploy", "deploy", "Release the app: migrations, helm upgrade, rollout tracked until ready or failed."),
+    "update-image": ("update_image", "update_image", "Roll a new image to the named procs only; all else stays as deployed."),
+    "rollback": ("rollback", "rollback", "Roll back to the previous good revision (or --revision N) and track it."),
+    "history": ("history", "history", "List revisions: time, status, who deployed, image per proc."),
+    "wait": ("wait", "wait", "Wait until every pod is running and ready; exit 1 on failure or timeout."),
+    "diff": ("diff", "diff", "Show what a deploy would change, per resource, Secret data masked."),
     "logs": ("logs", "logs", "Print the logs of a proc's pods, a job, or one pod."),
     "x": ("x", "x", "Run a command, or a shell, in a running pod of a proc."),
     "use": ("use", "use", "Select the cluster to act on, or list clusters."),

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lain_cli.errors import stderr_tail
+
 PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 GOOD = ("deployed", "superseded")
 IMAGE_KINDS = ("deployments", "statefulSets", "cronjobs", "jobs", "tests")
@@ -267,3 +269,152 @@ def release_user(values: Mapping[str, Any]) -> str:
     """Who a revision was deployed by, from the ``lain`` block of its values."""
     lain = values.get("lain") if isinstance(values, Mapping) else None
     return str((lain or {}).get("user") or "")
+
+
+# -- runners: the few helm/kubectl calls that read or repair a release --------------
+
+
+def _helm_tool() -> Any:
+    from lain_cli import tools
+
+    return tools.helm()
+
+
+def read_history(cluster: Any, release: str) -> list[Revision]:
+    """The release's revisions, oldest first; [] when it was never installed."""
+    from lain_cli import helm, proc
+    from lain_cli.errors import ClusterError
+
+    tool = _helm_tool()
+    argv = helm.history_argv(tool.path, tool.major, release, cluster_args=cluster.helm_args())
+    result = proc.run(argv, timeout=60, check=False)
+    if not result.ok:
+        if helm.release_not_found(result.stderr):
+            return []
+        raise ClusterError(
+            f"could not read the history of release {release}",
+            details=stderr_tail(result.stderr),
+            hint="check the cluster with `lain version`",
+        )
+    return parse_history(result.stdout)
+
+
+def read_values(cluster: Any, release: str, revision: int | None = None) -> dict[str, Any]:
+    """Every value of a revision (lain stages them all in the chart, so ``--all``)."""
+    from lain_cli import helm, proc
+    from lain_cli.errors import ClusterError
+
+    tool = _helm_tool()
+    argv = helm.get_values_argv(tool.path, tool.major, release, cluster_args=cluster.helm_args(), revision=revision)
+    result = proc.run(argv, timeout=60, check=False)
+    if not result.ok:
+        raise ClusterError(
+            f"could not read the values of release {release}", details=stderr_tail(result.stderr)
+        )
+    data = helm.parse_json(result.stdout, "get values")
+    return data if isinstance(data, dict) else {}
+
+
+def read_manifest(cluster: Any, release: str, *, hooks: bool = False) -> str:
+    from lain_cli import helm, proc
+    from lain_cli.errors import ClusterError
+
+    tool = _helm_tool()
+    argv = helm.get_manifest_argv(tool.path, tool.major, release, cluster_args=cluster.helm_args(), hooks=hooks)
+    result = proc.run(argv, timeout=60, check=False)
+    if not result.ok:
+        raise ClusterError(
+            f"could not read the deployed manifest of release {release}", details=stderr_tail(result.stderr)
+        )
+    return result.stdout
+
+
+def who_holds(cluster: Any, release: str, revision: int) -> str:
+    """Who started a pending revision: ``lain.user`` in its values ("" if unknown)."""
+    from lain_cli.errors import LainError
+
+    try:
+        return release_user(read_values(cluster, release, revision))
+    except LainError:
+        return ""
+
+
+def force_unlock(cluster: Any, release: str, history: Sequence[Revision]) -> str:
+    """Take a release out of its pending-* state; returns what was done, in words.
+
+    With a good revision to go back to, ``helm rollback`` to it (helm's own
+    recovery: the pending revision becomes superseded).  Without one (a first
+    install left pending), the pending revision is marked ``failed`` in helm's
+    storage Secret, as helm does itself when an operation fails, so the next
+    ``helm upgrade --install`` can proceed.
+    """
+    from lain_cli import helm, kube, proc
+    from lain_cli.errors import ClusterError, OperationFailed
+
+    head = current(history)
+    if head is None or not head.pending:
+        return "nothing to unlock"
+    target = rollback_target(history)
+    if target is not None and head.status != "pending-install":
+        tool = _helm_tool()
+        argv = helm.rollback_argv(tool.path, tool.major, release, target.number, cluster_args=cluster.helm_args())
+        result = proc.run(argv, timeout=600, check=False)
+        if result.ok:
+            return f"rolled back to revision {target.number} (revision {head.number} was {head.status})"
+    name = storage_secret_name(release, head.number)
+    secret = kube.get_json(cluster, "secret", name)
+    if secret is None:
+        raise OperationFailed(
+            f"cannot unlock release {release}: helm's record {name} is not a Secret",
+            hint="lain supports helm's default storage (Secrets); unset HELM_DRIVER",
+        )
+    note = f"marked failed by lain --force-unlock (was {head.status})"
+    try:
+        kube.replace(cluster, mark_failed(secret, note))
+    except ClusterError as exc:
+        raise OperationFailed(f"cannot unlock release {release}: {exc.message}", details=exc.details) from exc
+    return f"marked revision {head.number} failed (it was {head.status})"
+
+
+def history_rows(history: Sequence[Revision], procs: Sequence[str]) -> list[dict[str, Any]]:
+    """``lain history`` rows, newest first: revision, time, who, image per proc, status."""
+    rows = []
+    for revision in reversed(history):
+        stamp = stamp_of(history, revision)
+        rollback_to = revision.rollback_to
+        who = stamp.user if stamp and stamp.user else ""
+        action = stamp.action if stamp else ("rollback" if rollback_to else "")
+        rows.append(
+            {
+                "revision": revision.number,
+                "updated": revision.updated.isoformat() if revision.updated else "",
+                "status": revision.status,
+                "action": action,
+                "user": who,
+                "image": stamp.image if stamp else "",
+                "images": {p: stamp.image_of(p) for p in procs} if stamp else {},
+                "rollbackTo": rollback_to,
+                "description": revision.description,
+            }
+        )
+    return rows
+
+
+def format_history(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The rows as an aligned table; procs whose image differs from the main one are listed."""
+    table = [("REVISION", "UPDATED", "STATUS", "BY", "IMAGE", "NOTE")]
+    for row in rows:
+        updated = parse_time(row["updated"])
+        when = updated.astimezone().strftime("%Y-%m-%d %H:%M:%S") if updated else "-"
+        image = row["image"] or "-"
+        others = [f"{p}={i.rsplit(':', 1)[-1]}" for p, i in row["images"].items() if i != row["image"]]
+        if others:
+            image += f" ({', '.join(others)})"
+        note = row["action"]
+        if row["rollbackTo"]:
+            note = f"rollback to {row['rollbackTo']}"
+        elif not note:
+            note = row["description"]
+        table.append((str(row["revision"]), when, row["status"], row["user"] or "-", image, note))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+    return ["  ".join([*(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)), r[-1]]).rstrip() for r in table]

@@ -1,0 +1,45 @@
+"""`lain diff`."""
+
+from __future__ import annotations
+
+import click
+
+from lain_cli.cli import GlobalOptions
+
+
+@click.command()
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a value, as deploy --set does (repeatable).")
+@click.pass_obj
+def diff(opts: GlobalOptions, sets: tuple[str, ...]) -> int:
+    """Show what a deploy would change, resource by resource (Secret data masked).
+
+    Exit status: 0 no change, 2 changes, 1 error.
+
+    \b
+    Example:
+      lain diff && echo "nothing to deploy"
+    """
+    from lain_cli import chart, console, release
+    from lain_cli import diff as differ
+    from lain_cli.context import load_app_context
+
+    ctx = load_app_context(opts, sets=sets)
+    rendered = differ.parse_objects(chart.render_app(ctx))
+    history = release.read_history(ctx.cluster, ctx.release_name)
+    deployed = []
+    if history:
+        deployed = differ.parse_objects(release.read_manifest(ctx.cluster, ctx.release_name))
+        deployed += differ.parse_objects(release.read_manifest(ctx.cluster, ctx.release_name, hooks=True))
+    changes = differ.diff_objects(deployed, rendered)
+    if opts.json:
+        console.out_json([{"resource": d.key, "change": d.change, "diff": list(d.lines)} for d in changes])
+    else:
+        marks = {"added": "+", "removed": "-", "changed": "~"}
+        for change in changes:
+            console.out(f"{marks[change.change]} {change.key} ({change.change})")
+            for line in change.lines:
+                console.out(f"    {line}")
+        if not history:
+            console.info(f"release {ctx.release_name} is not installed yet: everything is new")
+        console.info(differ.summary(changes) if changes else "no changes")
+    return 2 if changes else 0

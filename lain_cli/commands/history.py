@@ -1,0 +1,38 @@
+"""`lain history`."""
+
+from __future__ import annotations
+
+import click
+
+from lain_cli.cli import GlobalOptions
+
+
+@click.command()
+@click.pass_obj
+def history(opts: GlobalOptions) -> int:
+    """List the release's revisions: time, status, who deployed, image per proc.
+
+    \b
+    Example:
+      lain history
+      lain --json history | jq '.[0].images'
+    """
+    from lain_cli import console, release
+    from lain_cli.context import load_app_context
+    from lain_cli.deploy import image_sections
+    from lain_cli.errors import OperationFailed
+
+    ctx = load_app_context(opts)
+    revisions = release.read_history(ctx.cluster, ctx.release_name)
+    if not revisions:
+        raise OperationFailed(
+            f"release {ctx.release_name} is not installed on {ctx.cluster.name}", hint="run `lain deploy`"
+        )
+    procs = [p for p, section in image_sections(ctx).items() if section in ("deployments", "statefulSets")]
+    rows = release.history_rows(revisions, procs)
+    if opts.json:
+        console.out_json(rows)
+    else:
+        for line in release.format_history(rows):
+            console.out(line)
+    return 0

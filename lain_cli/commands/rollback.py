@@ -1,0 +1,31 @@
+"""`lain rollback`."""
+
+from __future__ import annotations
+
+import click
+
+from lain_cli.cli import GlobalOptions
+
+
+@click.command()
+@click.option("--revision", type=click.IntRange(min=1), metavar="N", help="Revision to go back to (see `lain history`).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Track the rollout until ready or failed.")
+@click.option("--timeout", default="5m", show_default=True, metavar="DURATION", help="Limit for the rollout.")
+@click.pass_obj
+def rollback(opts: GlobalOptions, revision: int | None, wait: bool, timeout: str) -> int:
+    """Roll back to the previous good revision (or --revision N) and track it.
+
+    Without --revision: the newest revision before the current one that was
+    deployed or superseded (never a failed or pending one).
+
+    \b
+    Example:
+      lain rollback
+      lain rollback --revision 12
+    """
+    from lain_cli import deploy as flow
+    from lain_cli.context import load_app_context
+
+    options = flow.DeployOptions(timeout=flow.parse_duration(timeout), wait=wait)
+    ctx = load_app_context(opts)
+    return flow.rollback(ctx, revision, options)

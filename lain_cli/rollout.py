@@ -1,0 +1,503 @@
+"""Following a release as it rolls out: hook jobs while helm runs, then every workload.
+
+Both followers read one :class:`~lain_cli.watch.ReleaseWatch` (one kubectl
+watch per kind, whatever the number of pods) and hand its snapshots to the
+pure verdicts of :mod:`lain_cli.tracking`.  Nothing here decides whether a pod
+is broken; this module only chooses what to look at, prints progress, streams
+hook logs and gathers the failure report (events, last log lines).
+
+* :class:`HookFollower` runs while ``helm upgrade`` waits on pre-upgrade hooks:
+  it streams each hook pod's logs (``kubectl logs -f``, one per hook pod, as it
+  starts) and notices a hook that cannot succeed (image not found, ...) so the
+  deploy can stop helm at once instead of waiting for helm's timeout.
+* :func:`track` follows the Deployments, StatefulSets and (non-hook) Jobs of
+  the release until all are ready, one fails, or the timeout passes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lain_cli import console
+
+Obj = Mapping[str, Any]
+
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+HOOK_ANNOTATION = "helm.sh/hook"
+TRACKED_KINDS = ("deployments", "statefulsets", "replicasets", "jobs", "pods")
+LOG_LINES = 50
+TICK = 0.25  # seconds between re-evaluations when nothing changes (time-based tolerances)
+
+
+def release_selector(release: str) -> str:
+    return f"{INSTANCE_LABEL}={release}"
+
+
+# ---------------------------------------------------------------- pure selection
+
+
+def _meta(obj: Obj) -> Mapping[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _uid(obj: Obj) -> str:
+    return str(_meta(obj).get("uid", ""))
+
+
+def _owner_uids(obj: Obj) -> set[str]:
+    return {str(ref.get("uid")) for ref in _meta(obj).get("ownerReferences") or []}
+
+
+def _owner_kinds(obj: Obj) -> set[str]:
+    return {str(ref.get("kind")) for ref in _meta(obj).get("ownerReferences") or []}
+
+
+def is_hook(obj: Obj) -> bool:
+    return HOOK_ANNOTATION in (_meta(obj).get("annotations") or {})
+
+
+def tracked_workloads(
+    deployments: Sequence[Obj], statefulsets: Sequence[Obj], jobs: Sequence[Obj]
+) -> list[Obj]:
+    """What a rollout waits for: Deployments, StatefulSets and the Jobs that are
+    neither helm hooks (helm waited for those) nor spawned by a CronJob."""
+    plain_jobs = [j for j in jobs if not is_hook(j) and "CronJob" not in _owner_kinds(j)]
+    by_name = lambda o: str(_meta(o).get("name", ""))  # noqa: E731
+    return [*sorted(deployments, key=by_name), *sorted(statefulsets, key=by_name), *sorted(plain_jobs, key=by_name)]
+
+
+def pods_of(workload: Obj, pods: Sequence[Obj], replicasets: Sequence[Obj]) -> tuple[list[Obj], list[Obj]]:
+    """(pods, replicasets) that belong to ``workload`` through ownerReferences."""
+    uid = _uid(workload)
+    if workload.get("kind") == "Deployment":
+        sets = [rs for rs in replicasets if uid in _owner_uids(rs)]
+        set_uids = {_uid(rs) for rs in sets}
+        return [p for p in pods if _owner_uids(p) & set_uids], sets
+    return [p for p in pods if uid in _owner_uids(p)], []
+
+
+def job_of(pod: Obj, jobs: Sequence[Obj]) -> Obj | None:
+    owners = _owner_uids(pod)
+    for job in jobs:
+        if _uid(job) in owners:
+            return job
+    return None
+
+
+def parse_timestamp(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def started_containers(pod: Obj) -> bool:
+    """True once some container has run, so ``kubectl logs -f`` has something to follow."""
+    status = pod.get("status") or {}
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in status.get(key) or []:
+            state = cs.get("state") or {}
+            if "running" in state or "terminated" in state or cs.get("lastState", {}).get("terminated"):
+                return True
+    return False
+
+
+def events_about(events: Iterable[Obj], names: Iterable[str]) -> list[Obj]:
+    wanted = set(names)
+    return [e for e in events if (e.get("involvedObject") or {}).get("name") in wanted]
+
+
+# ---------------------------------------------------------------- verdicts over a snapshot
+
+
+def _tracking() -> Any:
+    from lain_cli import tracking
+
+    return tracking
+
+
+def evaluate(
+    snapshot: Mapping[str, Sequence[Obj]],
+    events: Sequence[Obj],
+    now: datetime,
+    tolerances: Any,
+) -> Any:
+    """The release verdict for one snapshot of the watch (pure)."""
+    tracking = _tracking()
+    statuses = []
+    workloads = tracked_workloads(
+        snapshot.get("deployments", ()), snapshot.get("statefulsets", ()), snapshot.get("jobs", ())
+    )
+    for workload in workloads:
+        pods, sets = pods_of(workload, snapshot.get("pods", ()), snapshot.get("replicasets", ()))
+        names = [str(_meta(workload).get("name", "")), *(str(_meta(p).get("name", "")) for p in pods)]
+        statuses.append(
+            tracking.workload_status(
+                workload, pods, now, tolerances, events=events_about(events, names), replicasets=sets
+            )
+        )
+    return tracking.release_verdict(statuses)
+
+
+def snapshot_of(watch: Any) -> dict[str, list[Obj]]:
+    return {kind: watch.objects(kind) for kind in TRACKED_KINDS}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- logs
+
+
+def last_log_lines(cluster: Any, pod: Obj, container: str | None, lines: int = LOG_LINES) -> list[str]:
+    """The last ``lines`` log lines of a pod's container; the previous run's if it crashed."""
+    from lain_cli import kube, proc, tools
+
+    name = str(_meta(pod).get("name", ""))
+    statuses = {
+        cs.get("name"): cs
+        for key in ("initContainerStatuses", "containerStatuses")
+        for cs in (pod.get("status") or {}).get(key) or []
+    }
+    container = container or next(iter(statuses), None)
+    status = statuses.get(container, {}) if container else {}
+    running = "running" in (status.get("state") or {}) or "terminated" in (status.get("state") or {})
+    attempts = [False, True] if running or not status.get("restartCount") else [True, False]
+    for previous in attempts:
+        argv = kube.logs_argv(
+            tools.kubectl().path, cluster.kubectl_args(), pod=name, container=container, prefix=False,
+            tail=lines, previous=previous,
+        )
+        result = proc.run(argv, timeout=30, check=False)
+        if result.ok and result.stdout.strip():
+            return result.stdout.rstrip("\n").splitlines()[-lines:]
+    return []
+
+
+# ---------------------------------------------------------------- the failure report
+
+
+def failure_report(cluster: Any, verdict: Any, snapshot: Mapping[str, Sequence[Obj]], events: Sequence[Obj]) -> list[str]:
+    """Lines naming the failed resource, the reason, its events and its last log lines."""
+    failure = verdict.first_failure()
+    if failure is None:
+        return [verdict.summary]
+    problem = failure.problem
+    lines = [f"{failure.workload.label} failed: {problem.reason}", f"  {failure.describe()}"]
+    pod = None
+    if problem.object_kind == "Pod":
+        pod = next((p for p in snapshot.get("pods", ()) if _meta(p).get("name") == problem.object_name), None)
+    elif failure.workload.pods:
+        name = failure.workload.pods[0].name
+        pod = next((p for p in snapshot.get("pods", ()) if _meta(p).get("name") == name), None)
+    tracking = _tracking()
+    owner = next(
+        (o for kind in ("deployments", "statefulsets", "jobs") for o in snapshot.get(kind, ())
+         if _meta(o).get("name") == failure.workload.name),
+        None,
+    )
+    related = [*(tracking.failure_details(owner, events) if owner else []),
+               *(tracking.failure_details(pod, events) if pod is not None else [])]
+    if related:
+        lines.append("events:")
+        lines += [f"  {ln}" for ln in related[-10:]]
+    if pod is not None:
+        logs = last_log_lines(cluster, pod, problem.container)
+        pod_name = _meta(pod).get("name")
+        if logs:
+            lines.append(f"last {len(logs)} log lines of {pod_name}:")
+            lines += [f"  {ln}" for ln in logs]
+        else:
+            lines.append(f"no log lines from {pod_name}")
+    return lines
+
+
+# ---------------------------------------------------------------- tracking
+
+
+@dataclass
+class Outcome:
+    """How a rollout ended: ``state`` is READY, FAILED or (on timeout) PROGRESSING."""
+
+    ok: bool
+    timed_out: bool
+    report: list[str]
+    verdict: Any = None
+    duration: float = 0.0
+    stats: Any = None
+
+
+class ProgressPrinter:
+    """Prints a line per workload when its progress or problems change."""
+
+    def __init__(self, emit: Callable[[str], None] | None = None) -> None:
+        self._last: dict[str, str] = {}
+        self._emit = emit or console.info
+
+    def update(self, verdict: Any) -> None:
+        for workload in verdict.workloads:
+            name = workload.component or workload.name
+            text = f"{name}: {workload.progress_text}"
+            warnings = sorted({p.reason for p in workload.problems if not p.fatal})
+            if warnings:
+                text += f" ({', '.join(warnings)})"
+            if self._last.get(workload.label) != text:
+                self._last[workload.label] = text
+                self._emit(text)
+
+
+def track(
+    cluster: Any,
+    release: str,
+    *,
+    timeout: float,
+    tolerances: Any = None,
+    printer: ProgressPrinter | None = None,
+) -> Outcome:
+    """Follow every workload of ``release`` until all are ready, one fails, or ``timeout``."""
+    from lain_cli.watch import ReleaseWatch
+
+    tracking = _tracking()
+    tolerances = tolerances or tracking.Tolerances()
+    printer = printer or ProgressPrinter()
+    started = time.monotonic()
+    deadline = started + timeout
+    with ReleaseWatch(cluster, release_selector(release), kinds=TRACKED_KINDS, with_events=True) as watch:
+        while True:
+            since = watch.generation
+            snapshot = snapshot_of(watch)
+            events = watch.events()
+            verdict = evaluate(snapshot, events, utcnow(), tolerances)
+            printer.update(verdict)
+            if watch.error is not None:
+                raise watch.error
+            if verdict.state == tracking.State.FAILED:
+                report = failure_report(cluster, verdict, snapshot, events)
+                return Outcome(False, False, report, verdict, time.monotonic() - started, watch.stats)
+            if verdict.state in (tracking.State.READY, tracking.State.SUCCEEDED):
+                return Outcome(True, False, [verdict.summary], verdict, time.monotonic() - started, watch.stats)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                report = timeout_report(verdict, timeout)
+                return Outcome(False, True, report, verdict, time.monotonic() - started, watch.stats)
+            watch.wait_for_change(min(TICK, remaining), since=since)
+
+
+def timeout_report(verdict: Any, timeout: float) -> list[str]:
+    lines = [f"not ready after {timeout:g}s:"]
+    for workload in verdict.workloads:
+        if workload.state.done:
+            continue
+        lines.append(f"  {workload.label}: {workload.progress_text}")
+        for problem in workload.problems:
+            lines.append(f"    {problem.describe()}")
+        for pod in workload.pods:
+            if not pod.ready:
+                lines.append(f"    pod {pod.name}: {pod.short_status}")
+    return lines
+
+
+# ---------------------------------------------------------------- hook jobs while helm runs
+
+
+@dataclass
+class HookFailure:
+    job: str
+    reason: str
+    message: str
+    events: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+
+
+class HookFollower:
+    """Streams hook pods' logs while helm runs and notices hooks that cannot succeed.
+
+    When a hook pod fails in a way that waiting cannot fix (image not found,
+    unschedulable past tolerance), the follower interrupts lain's main thread
+    (as Ctrl-C would) so helm is stopped cleanly and records the release as
+    failed; ``aborted`` then holds the reason.
+    """
+
+    def __init__(self, cluster: Any, release: str, *, tolerances: Any = None) -> None:
+        self.cluster = cluster
+        self.release = release
+        self.started_at = utcnow()
+        self.tolerances = tolerances
+        self.aborted: HookFailure | None = None
+        self.logs: dict[str, deque[str]] = {}
+        self._followed: set[str] = set()
+        self._threads: list[threading.Thread] = []
+        self._streams: list[Any] = []
+        self._stop = threading.Event()
+        self._watch: Any = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> HookFollower:
+        from lain_cli.watch import ReleaseWatch
+
+        self._watch = ReleaseWatch(self.cluster, release_selector(self.release), kinds=("jobs", "pods"))
+        self._watch.start()
+        self._thread = threading.Thread(target=self._loop, name="hook-follower", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._watch is not None and self._watch.error is None:
+            self._final_sweep()
+        # Give running `kubectl logs -f` a moment to print what the pod wrote last.
+        for thread in self._threads:
+            thread.join(timeout=2)
+        for stream in self._streams:
+            stream.stop()
+        if self._watch is not None:
+            self._watch.stop()
+
+    def hook_jobs(self) -> list[Obj]:
+        return [j for j in self._watch.objects("jobs") if is_hook(j) and self._is_new(j)]
+
+    def _is_new(self, obj: Obj) -> bool:
+        created = parse_timestamp(_meta(obj).get("creationTimestamp"))
+        # second-resolution timestamps: allow for the truncation
+        return created is None or created.timestamp() >= self.started_at.timestamp() - 1.5
+
+    def _follow_started(self, jobs: Sequence[Obj], pods: Sequence[Obj]) -> None:
+        for pod in pods:
+            job = job_of(pod, jobs)
+            name = str(_meta(pod).get("name", ""))
+            if job is not None and name not in self._followed and started_containers(pod):
+                self._follow(str(_meta(job).get("name")), pod)
+
+    def _final_sweep(self, patience: float = 1.0) -> None:
+        """helm can finish a fast hook before the watch reports its pod: catch up on those."""
+        deadline = time.monotonic() + patience
+        while True:
+            since = self._watch.generation
+            jobs = self.hook_jobs()
+            pods = self._watch.objects("pods")
+            self._follow_started(jobs, pods)
+            waiting = [j for j in jobs if not any(_uid(j) in _owner_uids(p) and started_containers(p) for p in pods)]
+            remaining = deadline - time.monotonic()
+            if not waiting or remaining <= 0:
+                return
+            self._watch.wait_for_change(min(TICK, remaining), since=since)
+
+    def _loop(self) -> None:
+        tracking = _tracking()
+        tolerances = self.tolerances or tracking.Tolerances()
+        while not self._stop.is_set():
+            since = self._watch.generation
+            jobs = self.hook_jobs()
+            pods = self._watch.objects("pods")
+            self._follow_started(jobs, pods)
+            if self.aborted is None:
+                for job in jobs:
+                    job_pods = [p for p in pods if _uid(job) in _owner_uids(p)]
+                    names = [str(_meta(job).get("name")), *(str(_meta(p).get("name")) for p in job_pods)]
+                    status = tracking.workload_status(
+                        job, job_pods, utcnow(), tolerances, events=events_about(self._watch.events(), names)
+                    )
+                    fatal = [p for p in status.problems if p.fatal]
+                    # A crashed hook pod is helm's to judge (the Job's backoffLimit);
+                    # what lain cuts short is a pod that can never run at all.
+                    if fatal and not fatal[0].crash and status.state != tracking.State.SUCCEEDED:
+                        self.aborted = HookFailure(status.name, fatal[0].reason, fatal[0].describe())
+                        os.kill(os.getpid(), signal.SIGINT)
+                        break
+            self._watch.wait_for_change(TICK, since=since)
+
+    def _follow(self, job: str, pod: Obj) -> None:
+        from lain_cli import kube, proc, tools
+
+        name = str(_meta(pod).get("name", ""))
+        self._followed.add(name)
+        buffer = self.logs.setdefault(job, deque(maxlen=LOG_LINES))
+        console.step(f"hook job {job}: pod {name} started, following its logs")
+        argv = kube.logs_argv(
+            tools.kubectl().path, self.cluster.kubectl_args(), pod=name, all_containers=True, prefix=False,
+            follow=True,
+        )
+
+        def pump() -> None:
+            try:
+                stream = proc.stream(argv, merge_stderr=False)
+            except Exception:  # noqa: BLE001 - log streaming is best effort
+                return
+            self._streams.append(stream)
+            with stream:
+                for line in stream.lines():
+                    with self._lock:
+                        buffer.append(line)
+                    console.info(f"[{job}] {line}")
+
+        thread = threading.Thread(target=pump, name=f"logs-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def failure(self, job_name: str | None = None) -> HookFailure | None:
+        """The failed hook job (or the one the follower aborted), with events and last log lines."""
+        if self.aborted is not None and job_name is None:
+            failed = self.aborted
+        else:
+            failed = None
+            for job in self.hook_jobs():
+                name = str(_meta(job).get("name"))
+                if job_name and name != job_name:
+                    continue
+                for cond in (job.get("status") or {}).get("conditions") or []:
+                    if cond.get("type") == "Failed" and cond.get("status") == "True":
+                        failed = HookFailure(name, str(cond.get("reason", "Failed")), str(cond.get("message", "")))
+                        break
+                if failed:
+                    break
+            if failed is None:
+                failed = self.aborted
+        if failed is None:
+            return None
+        job = next((j for j in self._watch.objects("jobs") if _meta(j).get("name") == failed.job), None)
+        pods = [p for p in self._watch.objects("pods") if job is not None and _uid(job) in _owner_uids(p)]
+        events = self._watch.events()
+        tracking = _tracking()
+        found = [*(tracking.failure_details(job, events) if job else [])]
+        for pod in pods:
+            found += tracking.failure_details(pod, events)
+        failed.events = found[-10:]
+        with self._lock:
+            logs = list(self.logs.get(failed.job, ()))
+        if not logs and pods:
+            logs = last_log_lines(self.cluster, pods[-1], None)
+        failed.logs = logs[-LOG_LINES:]
+        return failed
+
+
+def hook_failure_report(failure: HookFailure) -> list[str]:
+    lines = [f"hook job {failure.job} failed: {failure.reason}"]
+    if failure.message:
+        lines.append(f"  {failure.message}")
+    if failure.events:
+        lines.append("events:")
+        lines += [f"  {ln}" for ln in failure.events]
+    if failure.logs:
+        lines.append(f"last {len(failure.logs)} log lines of {failure.job}:")
+        lines += [f"  {ln}" for ln in failure.logs]
+    else:
+        lines.append(f"no log lines from {failure.job}")
+    return lines
