@@ -48,6 +48,15 @@ def iter_documents(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
     """Split kubectl's stream of pretty-printed JSON documents into dicts."""
     buffer: list[str] = []
     for line in lines:
+        if not buffer and line.startswith("{") and line.endswith("}"):
+            # kubectl 1.34/1.36 print each watch event compactly, on one line
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                doc = None
+            if isinstance(doc, dict):
+                yield doc
+                continue
         buffer.append(line)
         if line == "}":
             text = "\n".join(buffer)
@@ -197,6 +206,10 @@ class ReleaseWatch:
             self._streams[kind] = stream
             with self._cond:
                 self.stats.processes_started += 1
+            if self._stop.is_set():
+                # stop() ran while this watch was starting and could not see it yet
+                stream.stop()
+                return
             try:
                 for doc in iter_documents(stream.lines()):
                     received += 1
