@@ -452,3 +452,95 @@ class _Lines:
 
     def readline(self) -> str:
         return self.lines.pop(0) if self.lines else ""
+
+
+# ---------------------------------------------------------------- writes and conflicts
+
+
+class _FakeKube:
+    """Stands in for kube.get_json/create/replace: a Secret whose version moves on every write."""
+
+    def __init__(self, conflicts: int) -> None:
+        self.obj: dict[str, Any] | None = None
+        self.conflicts = conflicts
+        self.writes: list[dict[str, Any]] = []
+
+    def get_json(self, cluster: Any, kind: str, name: str) -> dict[str, Any] | None:
+        return None if self.obj is None else dict(self.obj)
+
+    def create(self, cluster: Any, obj: dict[str, Any]) -> dict[str, Any]:
+        self.writes.append(obj)
+        self.obj = {**obj, "metadata": {**obj["metadata"], "resourceVersion": "1"}}
+        return self.obj
+
+    def replace(self, cluster: Any, obj: dict[str, Any]) -> dict[str, Any]:
+        from lain_cli import kube
+
+        assert self.obj is not None
+        if self.conflicts:
+            # someone else adds OTHER before our write lands
+            self.conflicts -= 1
+            version = str(int(self.obj["metadata"]["resourceVersion"]) + 1)
+            data = {**self.obj["data"], "OTHER": base64.b64encode(b"o").decode()}
+            self.obj = {
+                **self.obj,
+                "data": data,
+                "metadata": {**self.obj["metadata"], "resourceVersion": version},
+            }
+            raise kube.Conflict("changed")
+        assert obj["metadata"]["resourceVersion"] == self.obj["metadata"]["resourceVersion"]
+        self.writes.append(obj)
+        self.obj = obj
+        return obj
+
+
+def _ctx() -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        appname="dummy", user="alice", cluster=SimpleNamespace(name="dev"), values={}
+    )
+
+
+@pytest.mark.parametrize(("conflicts", "fails"), [(0, False), (2, False), (3, True)])
+def test_add_reapplies_itself_after_a_concurrent_change(
+    monkeypatch: pytest.MonkeyPatch, conflicts: int, fails: bool
+) -> None:
+    from lain_cli import kube
+
+    fake = _FakeKube(conflicts)
+    for name in ("get_json", "create", "replace"):
+        monkeypatch.setattr(kube, name, getattr(fake, name))
+    ctx = _ctx()
+    assert envsecret.add_env(ctx, {"A": "1"}) == KeyChange(added=("A",))
+    if fails:
+        with pytest.raises(kube.Conflict):
+            envsecret.add_env(ctx, {"B": "2"})
+        return
+    assert envsecret.add_env(ctx, {"B": "2"}) == KeyChange(added=("B",))
+    assert fake.obj is not None
+    expected = {"A": "1", "B": "2"} | ({"OTHER": "o"} if conflicts else {})
+    assert envsecret.decode_env(envsecret.decode_data(fake.obj)) == expected
+
+
+def test_delete_of_a_missing_key_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lain_cli import kube
+
+    fake = _FakeKube(0)
+    for name in ("get_json", "create", "replace"):
+        monkeypatch.setattr(kube, name, getattr(fake, name))
+    envsecret.add_env(_ctx(), {"A": "1"})
+    with pytest.raises(UsageError, match="no variable B, C in Secret dummy-env; nothing changed"):
+        envsecret.delete_env(_ctx(), ["A", "B", "C"])
+    assert len(fake.writes) == 1
+
+
+def test_too_big_is_refused_before_writing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lain_cli import kube
+
+    fake = _FakeKube(0)
+    for name in ("get_json", "create", "replace"):
+        monkeypatch.setattr(kube, name, getattr(fake, name))
+    with pytest.raises(UsageError, match=r"Secret dummy-secret would hold 1048583 bytes in all, more than .* \(1 MiB\)"):
+        envsecret.add_secret_files(_ctx(), {"big.bin": b"x" * envsecret.MAX_SECRET_BYTES})
+    assert fake.writes == []
