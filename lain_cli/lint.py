@@ -13,8 +13,8 @@ process, so validating hundreds of objects costs milliseconds each.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -33,12 +33,37 @@ class Problem:
     path: str  # "spec.template.spec.containers[0].ports[0].containerPort"
     message: str
     values_key: str | None = None  # "deployments.web.containerPort", where traceable
+    origin: str | None = None  # "chart/values.yaml:14": where that key was written
 
     def render(self) -> str:
         text = f"{self.where}: {self.path}: {self.message}" if self.path else f"{self.where}: {self.message}"
         if self.values_key:
-            text += f" (from values key {self.values_key})"
+            text += f" (from values key {self.values_key}"
+            text += f", {self.origin})" if self.origin else ")"
         return text
+
+
+def key_path(text: str) -> tuple[str | int, ...]:
+    """``("deployments", "web", "initContainers", 0)`` from ``deployments.web.initContainers[0]``."""
+    parts: list[str | int] = []
+    for segment in text.split("."):
+        name, _, rest = segment.partition("[")
+        if name:
+            parts.append(name)
+        for index in re.findall(r"(\d+)\]", "[" + rest if rest else ""):
+            parts.append(int(index))
+    return tuple(parts)
+
+
+def locate(problems: Sequence[Problem], where: Callable[[tuple[str | int, ...]], tuple[str, int | None]]) -> list[Problem]:
+    """``problems`` with the file and line of their values key (``where`` is ``values.Origins.locate``)."""
+    located = []
+    for problem in problems:
+        if problem.values_key:
+            file, line = where(key_path(problem.values_key))
+            problem = replace(problem, origin=f"{file}:{line}" if line else file)
+        located.append(problem)
+    return located
 
 
 def _minor(version: str) -> tuple[int, int]:

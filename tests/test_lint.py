@@ -66,6 +66,13 @@ def test_values_key_for(body: dict, path: str, key: str | None) -> None:
     assert lint.values_key_for(body, path) == key
 
 
+def test_key_path() -> None:
+    assert lint.key_path("deployments.web.initContainers[0].env") == ("deployments", "web", "initContainers", 0, "env")
+    assert lint.key_path("persistentVolumeClaims.data.accessModes[0]") == (
+        "persistentVolumeClaims", "data", "accessModes", 0,
+    )
+
+
 def test_validate_object_strict_about_unknown_fields() -> None:
     body = {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"},
@@ -116,7 +123,8 @@ def test_lint_reports_the_object_field_and_values_key(app: Path, capsys: pytest.
     err = capsys.readouterr().err
     assert (
         "Deployment dummy-web: spec.template.spec.containers[0].lifecycle.preStop.exec: "
-        "unknown field ('commnd' was unexpected) (from values key deployments.web.lifecycle.preStop.exec)"
+        "unknown field ('commnd' was unexpected) (from values key deployments.web.lifecycle.preStop.exec, "
+        "chart/values.yaml:8)"
     ) in err
     assert "error: 1 problem in the rendered manifests" in err
 

@@ -37,7 +37,13 @@ def lint(opts: GlobalOptions, kube_version: str | None, sets: tuple[str, ...]) -
     console.success(f"values: {files}")
     report = linting.lint_app(ctx, kube_version=kube_version)
     if not report.ok:
-        raise report.error()
+        from dataclasses import replace
+
+        from lain_cli import context, values
+
+        layers = context.collect_layers(ctx.chart_dir, ctx.cluster, opts.values_files, sets)
+        origins = values.Origins(layers)
+        raise replace(report, problems=linting.locate(report.problems, origins.locate)).error()
     console.success(
         f"{report.objects} objects valid against Kubernetes {report.schema_version} schemas; helm lint clean"
     )
