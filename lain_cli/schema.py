@@ -66,12 +66,15 @@ class Str(Node):
 
 @dataclass(frozen=True)
 class Tag(Node):
-    """An image tag: a string, though YAML reads ``1234567`` as a number."""
+    """An image tag: a string, though YAML reads ``1234567`` as an integer (accepted).
+
+    A float is refused: ``1.10`` would silently become the tag ``1.1``.
+    """
 
     type_name = "string"
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str | int | float) and not isinstance(value, bool)
+        return isinstance(value, str | int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,8 @@ BAD_VALUES = [
      "error: chart/values.yaml:6: env.MY VAR: invalid environment variable name 'MY VAR'"),
     ("volume-mount-relative", BASE + "volumeMounts:\n  - subPath: a.txt\n    mountPath: etc/a.txt\n",
      "error: chart/values.yaml:7: volumeMounts[0].mountPath: must be an absolute path, got 'etc/a.txt'"),
+    ("float-image-tag", BASE + "    imageTag: 1.10\n",
+     "error: chart/values.yaml:5: deployments.web.imageTag: expected a string, got a number (1.1)"),
     ("webhook-not-url", BASE + "webhook: {url: hooks.example.com}\n",
      "error: chart/values.yaml:5: webhook.url: not an http(s) URL: 'hooks.example.com'"),
 ]
