@@ -1,0 +1,197 @@
+"""Reading Kubernetes JSON objects: timestamps, conditions, labels, owners, events.
+
+Everything tolerates missing fields: watches deliver objects in every state of
+completeness, from a pod without status to one being deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+Obj = dict[str, Any]
+
+COMPONENT_LABEL = "app.kubernetes.io/component"
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+_MESSAGE_LIMIT = 500
+_FIELD_PATH = re.compile(r"spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]*)\}")
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment`` with a timezone; a naive datetime is taken to be UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp or MicroTime from the API (``2025-06-12T09:58:00Z``), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return aware(datetime.fromisoformat(_FRACTION.sub(r"\1", value)))
+    except ValueError:
+        return None
+
+
+def seconds_since(start: datetime | None, now: datetime) -> float | None:
+    return None if start is None else (now - start).total_seconds()
+
+
+def trim(message: Any, limit: int = _MESSAGE_LIMIT) -> str:
+    """A message on one line, whitespace collapsed, at most ``limit`` characters."""
+    text = " ".join(str(message or "").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def meta(obj: Obj) -> Obj:
+    return obj.get("metadata") or {}
+
+
+def status_of(obj: Obj) -> Obj:
+    return obj.get("status") or {}
+
+
+def labels(obj: Obj) -> dict[str, str]:
+    return meta(obj).get("labels") or {}
+
+
+def annotations(obj: Obj) -> dict[str, str]:
+    return meta(obj).get("annotations") or {}
+
+
+def component_of(obj: Obj) -> str | None:
+    """The proc name from ``app.kubernetes.io/component``, also on the pod template."""
+    found = labels(obj).get(COMPONENT_LABEL)
+    if found is None:
+        template = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+        found = (template.get("labels") or {}).get(COMPONENT_LABEL)
+    return found
+
+
+def condition(obj: Obj, type_: str) -> Obj | None:
+    for cond in status_of(obj).get("conditions") or ():
+        if cond.get("type") == type_:
+            return cond
+    return None
+
+
+def condition_is(obj: Obj, type_: str, value: str = "True") -> bool:
+    cond = condition(obj, type_)
+    return cond is not None and cond.get("status") == value
+
+
+def controller_ref(obj: Obj) -> Obj | None:
+    """The ownerReference with ``controller: true`` (else the only one), or None."""
+    refs = meta(obj).get("ownerReferences") or []
+    for ref in refs:
+        if ref.get("controller"):
+            return ref
+    return refs[0] if len(refs) == 1 else None
+
+
+def owned_by(obj: Obj, owner: Obj) -> bool:
+    """Whether ``owner`` controls ``obj`` (by uid, else kind and name)."""
+    ref = controller_ref(obj)
+    if ref is None:
+        return False
+    owner_uid = meta(owner).get("uid")
+    if ref.get("uid") and owner_uid:
+        return ref["uid"] == owner_uid
+    return ref.get("kind") == owner.get("kind") and ref.get("name") == meta(owner).get("name")
+
+
+# Events ---------------------------------------------------------------------
+
+
+def event_first_time(event: Obj) -> datetime | None:
+    return (
+        parse_time(event.get("firstTimestamp"))
+        or parse_time(event.get("eventTime"))
+        or parse_time(event.get("lastTimestamp"))
+        or parse_time(meta(event).get("creationTimestamp"))
+    )
+
+
+def event_last_time(event: Obj) -> datetime | None:
+    """When the event last happened: ``series.lastObservedTime``, ``lastTimestamp``,
+    ``eventTime`` (events written through events.k8s.io), ``firstTimestamp``."""
+    series = event.get("series") or {}
+    return (
+        parse_time(series.get("lastObservedTime"))
+        or parse_time(event.get("lastTimestamp"))
+        or parse_time(event.get("eventTime"))
+        or event_first_time(event)
+    )
+
+
+def event_count(event: Obj) -> int:
+    series = event.get("series") or {}
+    return int(series.get("count") or event.get("count") or 1)
+
+
+def event_container(event: Obj) -> str | None:
+    """The container an event is about, from ``involvedObject.fieldPath``
+    (``spec.containers{web}``), or None for the pod as a whole."""
+    involved = event.get("involvedObject") or event.get("regarding") or {}
+    match = _FIELD_PATH.fullmatch(involved.get("fieldPath") or "")
+    return match.group(1) if match else None
+
+
+def _involves(event: Obj, kind: str, uid: str | None, name: str | None, namespace: str | None) -> bool:
+    involved = event.get("involvedObject") or event.get("regarding") or {}
+    if involved.get("uid") and uid:
+        return involved["uid"] == uid
+    if involved.get("kind") != kind or involved.get("name") != name:
+        return False
+    return not namespace or involved.get("namespace") in (None, "", namespace)
+
+
+def events_for(obj: Obj, events: Iterable[Obj]) -> list[Obj]:
+    """The events about ``obj`` (by involvedObject uid, else kind and name), oldest first."""
+    md = meta(obj)
+    kind = obj.get("kind") or "Pod"
+    found = [
+        e for e in events if _involves(e, kind, md.get("uid"), md.get("name"), md.get("namespace"))
+    ]
+    found.sort(key=_event_order)
+    return found
+
+
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+def _event_order(event: Obj) -> tuple[datetime, datetime, int]:
+    # Timestamps have one-second resolution; the resourceVersion (an opaque
+    # string, in practice etcd's increasing revision) keeps creation order.
+    version = str(meta(event).get("resourceVersion") or "")
+    return (
+        event_last_time(event) or _EPOCH,
+        event_first_time(event) or _EPOCH,
+        int(version) if version.isdigit() else 0,
+    )
+
+
+def index_events(events: Iterable[Obj]) -> dict[str, list[Obj]]:
+    """Events grouped by involved object (``uid:<uid>`` and ``name:<Kind>/<name>``), so
+    that finding each pod's events costs one lookup instead of a scan."""
+    index: dict[str, list[Obj]] = {}
+    for event in events:
+        involved = event.get("involvedObject") or event.get("regarding") or {}
+        keys = [f"name:{involved.get('kind')}/{involved.get('name')}"]
+        if involved.get("uid"):
+            keys.append(f"uid:{involved['uid']}")
+        for key in keys:
+            index.setdefault(key, []).append(event)
+    return index
+
+
+def indexed_events_for(obj: Obj, index: dict[str, list[Obj]]) -> list[Obj]:
+    """The candidates for :func:`events_for` out of an :func:`index_events` index."""
+    md = meta(obj)
+    by_uid = index.get(f"uid:{md.get('uid')}", []) if md.get("uid") else []
+    by_name = index.get(f"name:{obj.get('kind') or 'Pod'}/{md.get('name')}", [])
+    if not by_uid:
+        return by_name
+    seen = {id(e) for e in by_uid}
+    return by_uid + [e for e in by_name if id(e) not in seen]
