@@ -159,8 +159,14 @@ def load_app_context(
     sets: Sequence[str] = (),
     image_tag: str | None = None,
     need_cluster: bool = True,
+    need_image: bool = True,
 ) -> AppContext:
-    """Load, merge and validate everything; raise ConfigError before anything touches the cluster."""
+    """Load, merge and validate everything; raise ConfigError before anything touches the cluster.
+
+    Commands that never roll out an image (env, secret, logs, x, status) pass
+    ``need_image=False``: outside git the tag is then left empty instead of
+    being an error.
+    """
     from lain_cli import console
 
     chart_dir = find_chart_dir()
@@ -172,7 +178,7 @@ def load_app_context(
         console.warn(f"{schema.format_path(warning.path)}: {warning.message}")
 
     git = _GitFacts(app_root)
-    tag = _image_tag(image_tag, merged, git, app_root)
+    tag = _image_tag(image_tag, merged, git, app_root, required=need_image)
     appname = merged["appname"]
     registry = cluster.registry if cluster else ""
     repository = f"{registry}/{appname}" if registry else appname
@@ -211,16 +217,20 @@ def _image_for(spec: Mapping[str, Any], repository: str, tag: str) -> str:
         return str(spec["image"])
     if spec.get("imageTag") not in (None, ""):
         return f"{repository}:{spec['imageTag']}"
-    return f"{repository}:{tag}"
+    return f"{repository}:{tag}" if tag else repository
 
 
-def _image_tag(explicit: str | None, merged: Mapping[str, Any], git: _GitFacts, app_root: Path) -> str:
+def _image_tag(
+    explicit: str | None, merged: Mapping[str, Any], git: _GitFacts, app_root: Path, *, required: bool = True
+) -> str:
     if explicit:
         return explicit
     if merged.get("imageTag") not in (None, ""):
         return str(merged["imageTag"])
     if git.short:
         return git.short + ("-dirty" if git.dirty() else "")
+    if not required:
+        return ""
     raise UsageError(
         f"cannot choose an image tag: {app_root} is not a git repository with a commit",
         hint="commit the app to git, or pass --set imageTag=TAG",

@@ -183,6 +183,17 @@ def test_no_git_and_no_tag_is_an_error_with_a_hint(app: Path) -> None:
     assert exc_info.value.exit_code == 2
 
 
+def test_commands_that_roll_out_no_image_work_outside_git(app: Path) -> None:
+    ctx = load_app_context(GlobalOptions(), need_image=False)
+    assert ctx.image_tag == ""
+    assert ctx.chart_values()["lain"]["imageTag"] == ""
+    assert ctx.images["deployments"] == {
+        "web": "registry.example.com/team/dummy",
+        "worker": "registry.example.com/team/dummy:locked-1",
+        "legacy": "kibana:7.5.0",
+    }
+
+
 def test_user_falls_back_to_USER(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USER", "bob")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")

@@ -39,7 +39,7 @@ def show(opts: GlobalOptions, keys_only: bool) -> int:
     from lain_cli import console, envsecret
     from lain_cli.context import load_app_context
 
-    ctx = load_app_context(opts, need_cluster=True)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False)
     if keys_only:
         keys = envsecret.read_env_keys(ctx)
         if opts.json:
@@ -86,7 +86,7 @@ def add(opts: GlobalOptions, assignments: tuple[str, ...]) -> int:
     from lain_cli.context import load_app_context
 
     parsed = envsecret.parse_assignments(assignments)
-    ctx = load_app_context(opts, need_cluster=True)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False)
     return _report(ctx, envsecret.add_env(ctx, parsed))
 
 
@@ -105,7 +105,7 @@ def delete(opts: GlobalOptions, keys: tuple[str, ...]) -> int:
 
     for key in keys:
         envsecret.validate_env_key(key)
-    ctx = load_app_context(opts, need_cluster=True)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False)
     return _report(ctx, envsecret.delete_env(ctx, list(keys)))
 
 
@@ -125,5 +125,5 @@ def edit(opts: GlobalOptions) -> int:
     from lain_cli import console, envsecret
     from lain_cli.context import load_app_context
 
-    ctx = load_app_context(opts, need_cluster=True)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False)
     return _report(ctx, envsecret.edit_env(ctx, interactive=console.interactive()))

@@ -32,7 +32,7 @@ def lint(opts: GlobalOptions, kube_version: str | None, sets: tuple[str, ...]) -
     from lain_cli import lint as linting
     from lain_cli.context import load_app_context
 
-    ctx = load_app_context(opts, sets=sets, need_cluster=False)
+    ctx = load_app_context(opts, sets=sets, need_cluster=False, need_image=False)
     files = ", ".join(str(f) for f in getattr(ctx, "value_files", ())) or "values"
     console.success(f"values: {files}")
     report = linting.lint_app(ctx, kube_version=kube_version)

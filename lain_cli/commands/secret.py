@@ -42,7 +42,7 @@ def show(opts: GlobalOptions, name: str | None) -> int:
 
     if name is not None:
         envsecret.validate_file_name(name)
-    ctx = load_app_context(opts, need_cluster=True)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False)
     files = envsecret.read_secret_files_stored(ctx)
     secret_name = envsecret.files_secret_name(ctx.appname)
     if name is not None:
@@ -95,7 +95,7 @@ def add(opts: GlobalOptions, files: tuple[str, ...]) -> int:
     from lain_cli.context import load_app_context
 
     contents = envsecret.read_secret_files(list(files))
-    ctx = load_app_context(opts, need_cluster=True)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False)
     return _report(ctx, envsecret.add_secret_files(ctx, contents))
 
 
@@ -114,7 +114,7 @@ def delete(opts: GlobalOptions, names: tuple[str, ...]) -> int:
 
     for name in names:
         envsecret.validate_file_name(name)
-    ctx = load_app_context(opts, need_cluster=True)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False)
     return _report(ctx, envsecret.delete_secret_files(ctx, list(names)))
 
 
@@ -135,6 +135,6 @@ def edit(opts: GlobalOptions, name: str) -> int:
     from lain_cli.context import load_app_context
 
     envsecret.validate_file_name(name)
-    ctx = load_app_context(opts, need_cluster=True)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False)
     change = envsecret.edit_secret_file(ctx, name, interactive=console.interactive())
     return _report(ctx, change)

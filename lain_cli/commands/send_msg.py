@@ -27,7 +27,7 @@ def send_msg(opts: GlobalOptions, message: tuple[str, ...]) -> int:
     text = " ".join(message).strip()
     if not text:
         raise UsageError("the message is empty")
-    ctx = load_app_context(opts, need_cluster=True)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False)
     hook = notify.webhook_for(getattr(ctx, "values", None), ctx.cluster)
     if hook is None:
         raise UsageError(
