@@ -20,18 +20,19 @@ $(VENV)/.installed: pyproject.toml
 
 # The whole suite: lint, unit and chart tests and e2e against helm 3, then the e2e
 # tests again against helm 4 (both pairs are installed side by side by `make setup`).
+# with_helm = the environment that makes lain, the tests and the fixtures use helm/kubectl major $(1)
+with_helm = PATH="$(CURDIR)/$(VENV)/tools/helm$(1):$(CURDIR)/$(BIN):$$PATH" LAIN_TEST_HELM_MAJOR=$(1) \
+	LAIN_HELM="$(CURDIR)/$(VENV)/tools/helm$(1)/helm" LAIN_KUBECTL="$(CURDIR)/$(VENV)/tools/helm$(1)/kubectl"
+
 test: lint
-	PATH="$(CURDIR)/$(VENV)/tools/helm3:$(CURDIR)/$(BIN):$$PATH" LAIN_TEST_HELM_MAJOR=3 \
-		$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
-	PATH="$(CURDIR)/$(VENV)/tools/helm4:$(CURDIR)/$(BIN):$$PATH" LAIN_TEST_HELM_MAJOR=4 \
-		$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m e2e
+	$(call with_helm,3) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+	$(call with_helm,4) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m e2e
 
 test-unit:
 	$(BIN)/python -m pytest -q -m 'not e2e'
 
 test-e2e:
-	PATH="$(CURDIR)/$(VENV)/tools/helm$(HELM_MAJOR):$(CURDIR)/$(BIN):$$PATH" LAIN_TEST_HELM_MAJOR=$(HELM_MAJOR) \
-		$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m e2e
+	$(call with_helm,$(HELM_MAJOR)) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m e2e
 
 lint:
 	$(BIN)/ruff check lain_cli tests bench tools
