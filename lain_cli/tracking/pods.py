@@ -134,8 +134,8 @@ class _PodReader:
         ]
 
     def problem(self, container: str | None, reason: str, message: str, fatal: bool,
-                since: datetime | None, **extra: object) -> Problem:
-        return Problem("Pod", self.name, container, reason, trim(message), fatal, since, **extra)  # type: ignore[arg-type]
+                since: datetime | None, *, exit_code: int | None = None, crash: bool = False) -> Problem:
+        return Problem("Pod", self.name, container, reason, trim(message), fatal, since, exit_code, crash)
 
     # rules -----------------------------------------------------------------
 

@@ -87,9 +87,9 @@ def _state(problems: Sequence[Problem], complete: bool) -> State:
 
 
 def _workload_problem(obj: Obj, reason: str, message: str, fatal: bool, since: datetime | None,
-                      **extra: object) -> Problem:
+                      *, exit_code: int | None = None) -> Problem:
     return Problem(obj.get("kind") or "", meta(obj).get("name") or "", None, reason, trim(message),
-                   fatal, since, **extra)  # type: ignore[arg-type]
+                   fatal, since, exit_code)
 
 
 # Deployments ----------------------------------------------------------------
