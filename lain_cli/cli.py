@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "history": ("history", "history", "List revisions: time, status, who deployed, image per proc."),
     "wait": ("wait", "wait", "Wait until every pod is running and ready; exit 1 on failure or timeout."),
     "diff": ("diff", "diff", "Show what a deploy would change, per resource, Secret data masked."),
+    "status": ("status", "status", "The green light: pods, error logs, endpoints, tests; live on a terminal."),
     "logs": ("logs", "logs", "Print the logs of a proc's pods, a job, or one pod."),
     "x": ("x", "x", "Run a command, or a shell, in a running pod of a proc."),
     "use": ("use", "use", "Select the cluster to act on, or list clusters."),

@@ -348,3 +348,37 @@ def get_manifest_argv(
 def release_not_found(stderr: str) -> bool:
     """True when helm says the release does not exist (both majors word it this way)."""
     return "release: not found" in stderr or "release not found" in stderr.lower()
+
+
+# -- helm test (lain status --test) --
+
+TEST_TIMEOUT = 300
+_FAILED_TEST_RE = re.compile(r"pod (\S+) failed")
+
+
+def test_argv(
+    helm: str, major: int, release: str, *, cluster_args: Sequence[str] = (), timeout: float = TEST_TIMEOUT
+) -> list[str]:
+    """``helm test`` of a release, printing the test pods' logs (same flags in helm 3 and 4)."""
+    _check_major(major)
+    return [helm, "test", release, *cluster_args, "--logs", "--timeout", helm_duration(timeout)]
+
+
+def failed_tests(output: str) -> list[str]:
+    """The test pods helm names as failed (``pod dummy-test-smoke failed``), in order."""
+    names: list[str] = []
+    for name in _FAILED_TEST_RE.findall(output):
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def run_tests(cluster: Any, release: str, *, timeout: float = TEST_TIMEOUT) -> tuple[bool, list[str], list[str]]:
+    """Run the release's test pods: (passed, output lines, failed test pods)."""
+    from lain_cli import proc, tools
+
+    helm = tools.helm()
+    argv = test_argv(helm.path, helm.major, release, cluster_args=cluster.helm_args(), timeout=timeout)
+    result = proc.run(argv, timeout=timeout + 30, check=False)
+    output = (result.stdout + "\n" + result.stderr).strip()
+    return result.ok, output.splitlines(), failed_tests(output)

@@ -1,0 +1,292 @@
+"""The green light's pure parts: verdict rules, error-line matching, endpoints, links, JSON."""
+
+from __future__ import annotations
+
+import http.server
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lain_cli import panel
+from lain_cli import status as st
+
+NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def ts(seconds_ago: float) -> str:
+    return (NOW - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def labels(component: str, kind: str = "deployment") -> dict:
+    return {"app.kubernetes.io/instance": "dummy", "app.kubernetes.io/component": component, "lain.dev/kind": kind}
+
+
+def deployment(name: str, replicas: int = 1, ready: int | None = None) -> dict:
+    ready = replicas if ready is None else ready
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": f"dummy-{name}", "labels": labels(name), "generation": 1, "uid": f"d-{name}",
+                     "creationTimestamp": ts(100)},
+        "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": name}]}}},
+        "status": {"observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
+                   "readyReplicas": ready, "availableReplicas": ready},
+    }
+
+
+def pod(name: str, component: str = "web", *, ready: bool = True, waiting: str | None = None,
+        restarts: int = 0, message: str = "") -> dict:
+    state = {"waiting": {"reason": waiting, "message": message}} if waiting else {"running": {"startedAt": ts(90)}}
+    last = {"terminated": {"exitCode": 1, "reason": "Error"}} if restarts else {}
+    return {
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels(component), "uid": f"p-{name}", "creationTimestamp": ts(95),
+                     "ownerReferences": [{"kind": "ReplicaSet", "name": f"dummy-{component}-rs", "controller": True}]},
+        "spec": {"nodeName": "node-1", "containers": [{"name": component, "image": "img:1"}]},
+        "status": {
+            "phase": "Running" if not waiting or restarts else "Pending",
+            "startTime": ts(95),
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": ts(90)},
+                           {"type": "PodScheduled", "status": "True"}],
+            "containerStatuses": [{"name": component, "ready": ready, "restartCount": restarts, "state": state,
+                                   "lastState": last, "image": "img:1"}],
+        },
+    }
+
+
+def evaluate(objects: dict) -> st.Evaluation:
+    return st.evaluate(objects, [], NOW, st.status_tolerances())
+
+
+def test_a_healthy_release_is_green():
+    ev = evaluate({"deployments": [deployment("web", 2)], "pods": [pod("web-a"), pod("web-b")]})
+    assert [(p.name, p.state, p.ready, p.desired) for p in ev.procs] == [("web", "ready", 2, 2)]
+    assert [(p.name, p.state, p.status) for p in ev.pods] == [("web-a", "ready", "Running"), ("web-b", "ready", "Running")]
+    assert st.decide(ev, st.LogScan("x", "10m"), [], None) == (st.GREEN, [])
+
+
+def test_an_image_that_does_not_exist_is_red_naming_the_pod_and_reason():
+    bad = pod("web-a", ready=False, waiting="ImagePullBackOff",
+              message='Back-off pulling image "img:1": rpc error: code = NotFound desc = img:1: not found')
+    ev = evaluate({"deployments": [deployment("web", 1, ready=0)], "pods": [bad]})
+    verdict, reasons = st.decide(ev, None, [], None)
+    assert verdict == st.RED
+    assert reasons[0].startswith("Pod web-a (container web): ImagePullBackOff")
+    assert ev.pods[0].reason == "ImagePullBackOff"
+
+
+def test_a_crash_loop_past_tolerance_is_red():
+    crashing = pod("web-a", ready=False, waiting="CrashLoopBackOff", restarts=5, message="back-off 40s")
+    ev = evaluate({"deployments": [deployment("web", 1, ready=0)], "pods": [crashing]})
+    verdict, reasons = st.decide(ev, None, [], None)
+    assert verdict == st.RED and "web-a" in reasons[0] and "CrashLoopBackOff" in reasons[0]
+
+
+def test_a_starting_pod_is_progressing():
+    starting = pod("web-a", ready=False, waiting="ContainerCreating")
+    ev = evaluate({"deployments": [deployment("web", 1, ready=0)], "pods": [starting]})
+    verdict, reasons = st.decide(ev, None, [], None)
+    assert verdict == st.PROGRESSING
+    assert reasons and "web" in reasons[0]
+
+
+def endpoint(ok: bool) -> st.EndpointCheck:
+    return st.EndpointCheck("http://dummy.example.com/", "dummy.example.com", "/", "web", ok,
+                            200 if ok else 502, 3.0, "" if ok else "HTTP 502")
+
+
+def test_a_failing_endpoint_is_red_once_rolled_out_and_listed_while_progressing():
+    green = evaluate({"deployments": [deployment("web")], "pods": [pod("web-a")]})
+    assert st.decide(green, None, [endpoint(True)], None) == (st.GREEN, [])
+    assert st.decide(green, None, [endpoint(False)], None) == (st.RED, ["endpoint http://dummy.example.com/: HTTP 502"])
+    rolling = evaluate({"deployments": [deployment("web", 1, ready=0)],
+                        "pods": [pod("web-a", ready=False, waiting="ContainerCreating")]})
+    verdict, reasons = st.decide(rolling, None, [endpoint(False)], None)
+    assert verdict == st.PROGRESSING and reasons[-1] == "endpoint http://dummy.example.com/: HTTP 502"
+
+
+def test_error_lines_and_failed_tests_are_red():
+    green = evaluate({"deployments": [deployment("web")], "pods": [pod("web-a")]})
+    scan = st.LogScan("p", "10m", (st.LogLine("web", "web-a", "web", "ERROR boom"),), 1)
+    assert st.decide(green, scan, [], None) == (st.RED, ["1 error line(s) in the last 10m of logs: web (1)"])
+    tests = st.TestResult(True, False, ("...",), ("dummy-test-smoke",))
+    assert st.decide(green, None, [], tests) == (st.RED, ["tests failed: dummy-test-smoke"])
+    assert st.decide(green, None, [], st.TestResult(True, True))[0] == st.GREEN
+
+
+def test_jobs_and_the_last_run_of_cronjobs():
+    def job(name, owner=None, failed=False, start=60):
+        obj = {"kind": "Job", "metadata": {"name": name, "labels": labels("nightly" if owner else "init", "job"),
+                                           "uid": f"j-{name}", "creationTimestamp": ts(start)},
+               "spec": {"completions": 1, "backoffLimit": 0},
+               "status": {"startTime": ts(start), "failed": 1 if failed else 0, "succeeded": 0 if failed else 1,
+                          "conditions": [{"type": "Failed" if failed else "Complete", "status": "True",
+                                          "reason": "BackoffLimitExceeded" if failed else None,
+                                          "lastTransitionTime": ts(start - 5)}]}}
+        if not failed:
+            obj["status"]["completionTime"] = ts(start - 5)
+        if owner:
+            obj["metadata"]["ownerReferences"] = [{"kind": "CronJob", "name": owner, "controller": True}]
+        return obj
+
+    cron = {"kind": "CronJob", "metadata": {"name": "dummy-nightly", "labels": labels("nightly", "cronjob")},
+            "spec": {"schedule": "0 3 * * *"}, "status": {"lastScheduleTime": ts(30)}}
+    ev = evaluate({"jobs": [job("dummy-init"), job("dummy-nightly-1", "dummy-nightly", start=90),
+                            job("dummy-nightly-2", "dummy-nightly", failed=True, start=30)],
+                   "cronjobs": [cron]})
+    assert [(j.name, j.state, j.succeeded) for j in ev.jobs] == [("dummy-init", "succeeded", 1)]
+    assert [(c.name, c.schedule, c.last_run_state, c.last_schedule) for c in ev.cronjobs] == [
+        ("dummy-nightly", "0 3 * * *", "failed", ts(30))]
+    verdict, reasons = st.decide(ev, None, [], None)
+    assert verdict == st.RED
+    assert reasons == ["CronJob dummy-nightly: the last run failed (see `lain logs nightly`)"]
+
+
+def test_error_lines_are_matched_on_prefixed_output_only():
+    output = "\n".join([
+        "[pod/dummy-web-a/web] GET / 200",
+        "[pod/dummy-web-a/web] Traceback (most recent call last):",
+        "[pod/dummy-worker-b/worker] ERROR: lost connection",
+        "[pod/dummy-web-a/web] no errors today",
+        'error: container "bad" in pod "dummy-bad-c" is waiting to start: ContainerCreating',
+    ])
+    pattern = st.compile_pattern(None)
+    found, complaints = st.match_error_lines(output, pattern, {"dummy-web-a": "web", "dummy-worker-b": "worker"})
+    assert found == [
+        st.LogLine("web", "dummy-web-a", "web", "Traceback (most recent call last):"),
+        st.LogLine("worker", "dummy-worker-b", "worker", "ERROR: lost connection"),
+    ]
+    assert complaints == ['error: container "bad" in pod "dummy-bad-c" is waiting to start: ContainerCreating']
+
+
+def test_the_error_pattern_is_configurable_and_can_be_turned_off():
+    custom = st.compile_pattern(r"^\[E\]")
+    found, _ = st.match_error_lines("[pod/p/c] [E] bad\n[pod/p/c] ERROR ignored", custom, {"p": "web"})
+    assert [f.line for f in found] == ["[E] bad"]
+    assert st.compile_pattern("") is None
+
+
+def test_endpoints_of_ingresses():
+    values = {
+        "ingresses": [{"host": "dummy", "deployName": "web", "paths": ["/", "/api"]}],
+        "externalIngresses": [{"host": "dummy.public.com", "deployName": "web", "tls": True}],
+    }
+    eps = st.endpoints_of(values, "example.com")
+    assert [st.endpoint_url(e) for e in eps] == [
+        "http://dummy.example.com/", "http://dummy.example.com/api", "https://dummy.public.com/"]
+    assert {e.scheme for e in st.endpoints_of(values, "example.com", "https")} == {"https"}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        code = 503 if self.path == "/down" else 200
+        body = self.headers.get("Host", "").encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_endpoint_checks_through_an_address_with_the_host_header(http_server):
+    up = st.Endpoint("dummy.example.com", "/", "web", "http")
+    down = st.Endpoint("dummy.example.com", "/down", "web", "http")
+    ok, failing = st.check_endpoints([up, down], address=http_server)
+    assert (ok.ok, ok.status_code, ok.url) == (True, 200, "http://dummy.example.com/")
+    assert ok.latency_ms is not None and ok.latency_ms >= 0
+    assert (failing.ok, failing.status_code, failing.error) == (False, 503, "HTTP 503")
+
+
+def test_an_endpoint_that_does_not_answer_is_a_failure():
+    result = st.check_endpoint(st.Endpoint("dummy.example.com", "/", "web", "http"), address="127.0.0.1:9",
+                               timeout=2)
+    assert not result.ok and result.status_code is None and "Connection refused" in result.error
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("https://kibana/app/discover#/?query=app:{appname}", ["https://kibana/app/discover#/?query=app:dummy"]),
+        ("https://logs/{cluster}/{namespace}/{appname}/{proc}", ["https://logs/prod/ns/dummy/web",
+                                                                 "https://logs/prod/ns/dummy/worker"]),
+        ("https://logs/{appname}?q={unknown}", ["https://logs/dummy?q={unknown}"]),
+    ],
+)
+def test_log_links(template, expected):
+    links = st.log_links(template, app="dummy", namespace="ns", cluster="prod", procs=["web", "worker"])
+    assert [link.url for link in links] == expected
+    assert st.log_links("", app="dummy", namespace="ns", cluster="prod", procs=["web"]) == []
+
+
+def report(**overrides) -> st.StatusReport:
+    ev = evaluate({"deployments": [deployment("web")], "pods": [pod("web-a")]})
+    fields = dict(app="dummy", release="dummy", cluster="prod", namespace="ns", verdict=st.GREEN, reasons=[],
+                  procs=ev.procs, pods=ev.pods, logs=st.LogScan("p", "10m"), endpoints=[endpoint(True)],
+                  log_links=[st.LogLink(None, "https://kibana/x")], generated_at="2024-05-01T12:00:00Z")
+    fields.update(overrides)
+    return st.StatusReport(**fields)
+
+
+def test_the_json_document_has_a_stable_schema():
+    doc = report().as_dict()
+    assert list(doc) == ["schemaVersion", "app", "release", "cluster", "namespace", "generatedAt", "verdict",
+                         "reasons", "procs", "pods", "jobs", "cronjobs", "errorLogs", "endpoints", "tests",
+                         "logLinks"]
+    assert doc["schemaVersion"] == 1
+    assert doc["procs"] == [{"name": "web", "kind": "deployment", "desired": 1, "ready": 1, "updated": 1,
+                             "available": 1, "state": "ready", "reason": ""}]
+    assert list(doc["pods"][0]) == ["name", "proc", "phase", "status", "ready", "restarts", "ageSeconds", "node",
+                                    "state", "reason", "message", "lastEvent"]
+    assert doc["errorLogs"] == {"pattern": "p", "window": "10m", "lines": [], "total": 0, "error": ""}
+    assert doc["endpoints"][0] == {"url": "http://dummy.example.com/", "host": "dummy.example.com", "path": "/",
+                                   "proc": "web", "ok": True, "statusCode": 200, "latencyMs": 3.0, "error": ""}
+    assert doc["tests"] is None
+    assert doc["logLinks"] == [{"proc": None, "url": "https://kibana/x"}]
+
+
+def test_exit_codes_follow_the_verdict():
+    assert [report(verdict=v).exit_code for v in (st.GREEN, st.RED, st.PROGRESSING)] == [0, 1, 3]
+
+
+def test_the_summary_ends_with_the_verdict_and_has_the_log_links():
+    lines = panel.summary_lines(report(verdict=st.RED, reasons=["endpoint x: HTTP 502"]))
+    assert lines[0] == "dummy on cluster prod (namespace ns), release dummy"
+    assert "log links:" in lines and "  https://kibana/x" in lines
+    assert lines[-2:] == ["verdict: RED", "  - endpoint x: HTTP 502"]
+    assert any(re.match(r"  web-a +Running +restarts 0 +age 95s +node node-1", ln) for ln in lines)
+
+
+def test_the_panel_renders_every_section():
+    from rich.console import Console
+
+    console = Console(width=160, record=True, color_system=None)
+    console.print(panel.render(report(verdict=st.RED, reasons=["boom"]), footer="q: quit"))
+    text = console.export_text()
+    for expected in (" RED ", "boom", "procs", "web-a", "endpoints", "http://dummy.example.com/", "q: quit"):
+        assert expected in text
+
+
+@pytest.mark.parametrize("major", [3, 4])
+def test_helm_test_argv(major):
+    from lain_cli import helm
+
+    assert helm.test_argv("helm", major, "dummy", cluster_args=["--namespace", "ns"], timeout=90) == [
+        "helm", "test", "dummy", "--namespace", "ns", "--logs", "--timeout", "90s"]
+
+
+def test_failed_tests_are_read_from_helm_output():
+    from lain_cli import helm
+
+    output = "Error: 2 errors occurred:\n\t* pod dummy-test-a failed\n\t* pod dummy-test-b failed\npod dummy-test-a failed"
+    assert helm.failed_tests(output) == ["dummy-test-a", "dummy-test-b"]
