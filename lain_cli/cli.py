@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "send-msg": ("send_msg", "send_msg", "Post a message to the app's webhook."),
     "template": ("template", "template", "Render the manifests exactly as deploy would (helm template)."),
     "lint": ("lint", "lint", "Validate values and the rendered manifests; no cluster needed."),
+    "completion": ("completion", "completion", "Print the shell completion script (bash, zsh, fish)."),
 }
 
 
