@@ -48,6 +48,10 @@ class Node:
     default: Any = None
     example: str | None = None
     check: Check | None = None
+    # Consumed by lain itself (build, notices, status, the image tag), never by
+    # the chart.  Every other key must show in the rendered manifests
+    # (tests/test_chart.py::test_no_schema_key_is_silently_ignored).
+    lain_only: bool = False
 
     type_name = "value"
 
@@ -323,7 +327,8 @@ CONTAINER_FIELDS: dict[str, Node] = {
                                 "podAntiAffinity": Mapping(open=True)},
                         open=True, description="Kubernetes affinity."),
     "tolerations": ListOf(item=Mapping(open=True), description="Kubernetes tolerations."),
-    "nodes": ListOf(item=Str(), description="Node names the pods must run on (labelled by the cluster admin)."),
+    "nodes": ListOf(item=Str(), description="Node names (their kubernetes.io/hostname label) the pods must run on: "
+                                            "a required node affinity, added to any affinity given."),
     "hostNetwork": Bool(default=False, description="Use the node's network namespace."),
     "hostAliases": ListOf(item=Mapping(fields={"ip": Str(), "hostnames": STRINGS}, required=("ip",), open=True),
                           description="Extra /etc/hosts entries for this workload."),
@@ -447,6 +452,7 @@ WEBHOOK = Mapping(
     },
     required=("url",),
     description="Where deploy notices go, overriding the cluster's webhook.",
+    lain_only=True,
     example="{url: https://open.feishu.cn/open-apis/bot/v2/hook/xxx, clusters: [prod]}",
 )
 
@@ -464,6 +470,7 @@ BUILD = Mapping(
         "script": ListOf(item=Str(), description="Build commands (RUN lines)."),
     },
     description="Generate a Dockerfile for `lain deploy --build` when the app has none.",
+    lain_only=True,
 )
 
 RELEASE = Mapping(
@@ -472,7 +479,8 @@ RELEASE = Mapping(
                                                 "dest": Str(description="Path in the final image (default src).")},
                                         required=("src",)),
                            description="What to copy from the build stage.")},
-    description="lain4: copy build results into a smaller final image.",
+    description="lain4: copy build results into a smaller final image (not supported yet: a warning).",
+    lain_only=True,
 )
 
 VALUES = Mapping(
@@ -480,7 +488,7 @@ VALUES = Mapping(
         "appname": Str(description="Names the release, every object, the image and the secrets.",
                        example="dummy"),
         "releaseName": Str(description="Helm release name (default appname); set it to release the app twice."),
-        "imageTag": Tag(description="The image tag to deploy (default: git short sha of HEAD)."),
+        "imageTag": Tag(description="The image tag to deploy (default: git short sha of HEAD).", lain_only=True),
         "env": ENV,
         "labels": MapOf(value=Scalar(), description="Extra labels on every object.", example="{team: web}"),
         "hostAliases": ListOf(item=Mapping(fields={"ip": Str(), "hostnames": STRINGS}, required=("ip",),
@@ -513,9 +521,10 @@ VALUES = Mapping(
         "secretMountPath": Str(check=_absolute_path, default=DEFAULT_SECRET_MOUNT_PATH,
                                description="Where the files of lain secret are mounted."),
         "errorLogPattern": Str(check=_regex_compiles, default=DEFAULT_ERROR_LOG_PATTERN,
-                               description="Regex for error lines that `lain status` reports."),
-        "canaryGroups": MapOf(value=Mapping(open=True), description="lain4 canary groups: not supported yet."),
-        "prometheus_query_range": Str(description="lain4: not used by lain."),
+                               description="Regex for error lines that `lain status` reports.", lain_only=True),
+        "canaryGroups": MapOf(value=Mapping(open=True), description="lain4 canary groups: not supported yet.",
+                              lain_only=True),
+        "prometheus_query_range": Str(description="lain4: not used by lain.", lain_only=True),
         "deployments": MapOf(value=DEPLOYMENT, key_kind="name", placeholder="<proc>",
                              description="Long-running processes, each a Deployment."),
         "statefulSets": MapOf(value=STATEFULSET, key_kind="name", placeholder="<proc>",
@@ -544,6 +553,7 @@ WORKLOAD_KINDS = {
 NOT_SUPPORTED = {
     "canaryGroups": "not supported yet; the canary groups are ignored",
     "prometheus_query_range": "not used by lain; ignored",
+    "release": "lain4's multi-stage release build is not supported yet; build.* makes the image, release is ignored",
 }
 
 
@@ -562,25 +572,27 @@ class KeyDoc:
     default: Any
     description: str
     example: str | None
+    lain_only: bool = False  # the key or one above it is consumed by lain, not the chart
 
 
-def iter_keys(node: Node = VALUES, prefix: str = "") -> Iterator[KeyDoc]:
+def iter_keys(node: Node = VALUES, prefix: str = "", lain_only: bool = False) -> Iterator[KeyDoc]:
     """Every documented key, depth first, as ``deployments.<proc>.replicaCount`` style paths."""
     if isinstance(node, Mapping):
         for name, child in node.fields.items():
             path = f"{prefix}.{name}" if prefix else name
-            yield KeyDoc(path, _type_doc(child), child.default, child.description, child.example)
-            yield from _children(child, path)
+            own = lain_only or child.lain_only
+            yield KeyDoc(path, _type_doc(child), child.default, child.description, child.example, own)
+            yield from _children(child, path, own)
 
 
-def _children(node: Node, path: str) -> Iterator[KeyDoc]:
+def _children(node: Node, path: str, lain_only: bool) -> Iterator[KeyDoc]:
     if isinstance(node, Mapping) and node.fields and not node.open:
-        yield from iter_keys(node, path)
+        yield from iter_keys(node, path, lain_only)
     elif isinstance(node, MapOf) and isinstance(node.value, Mapping) and node.value.fields \
             and not node.value.open:
-        yield from iter_keys(node.value, f"{path}.{node.placeholder}")
+        yield from iter_keys(node.value, f"{path}.{node.placeholder}", lain_only)
     elif isinstance(node, ListOf) and isinstance(node.item, Mapping) and not node.item.open:
-        yield from iter_keys(node.item, f"{path}[]")
+        yield from iter_keys(node.item, f"{path}[]", lain_only)
 
 
 def _type_doc(node: Node) -> str:
