@@ -70,6 +70,7 @@ class AppContext:
             },
             "imageTag": self.image_tag,
             "images": {section: dict(self.images.get(section, {})) for section in schema.WORKLOAD_KINDS},
+            "initImages": init_images(self.values, self.images, self.image_repository),
             "user": self.user,
             "gitRevision": self.git_revision,
             "valuesChecksum": self.values_checksum(),
@@ -218,6 +219,30 @@ def _image_for(spec: Mapping[str, Any], repository: str, tag: str) -> str:
     if spec.get("imageTag") not in (None, ""):
         return f"{repository}:{spec['imageTag']}"
     return f"{repository}:{tag}" if tag else repository
+
+
+def init_images(
+    merged: Mapping[str, Any], images: Mapping[str, Mapping[str, str]], repository: str
+) -> dict[str, dict[str, dict[str, str]]]:
+    """The image of every init container: section -> workload -> init container name -> image.
+
+    Its own ``image``, else the app's image at its ``imageTag``, else the
+    image of the workload it belongs to.
+    """
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for section in schema.WORKLOAD_KINDS:
+        out[section] = {}
+        for name, spec in (merged.get(section) or {}).items():
+            containers = [c for c in (spec or {}).get("initContainers") or [] if isinstance(c, Mapping)]
+            if containers:
+                workload_image = images.get(section, {}).get(name, repository)
+                out[section][name] = {
+                    str(c.get("name")): str(c["image"]) if c.get("image")
+                    else f"{repository}:{c['imageTag']}" if c.get("imageTag") not in (None, "")
+                    else workload_image
+                    for c in containers
+                }
+    return out
 
 
 def _image_tag(

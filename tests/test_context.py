@@ -226,8 +226,8 @@ def test_chart_values_adds_the_reserved_lain_block(app: Path) -> None:
     assert lain["imageTag"] == "3f2a9c1"
     assert lain["images"]["jobs"] == {"migrate": "registry.example.com/team/dummy:3f2a9c1"}
     assert len(lain["valuesChecksum"]) == 64
-    assert set(lain) == {"appname", "releaseName", "cluster", "imageTag", "images", "user", "gitRevision",
-                         "valuesChecksum"}
+    assert set(lain) == {"appname", "releaseName", "cluster", "imageTag", "images", "initImages", "user",
+                         "gitRevision", "valuesChecksum"}
     doc["deployments"]["web"]["replicaCount"] = 99
     assert ctx.values["deployments"]["web"]["replicaCount"] == 2  # a copy: the context stays frozen
 
@@ -269,3 +269,15 @@ def test_errors_point_at_the_file_that_set_the_key(app: Path) -> None:
     assert exc_info.value.file == "chart/values-dev.yaml"
     assert exc_info.value.line == 5
     assert exc_info.value.key_path == "deployments.web.containerPort"
+
+
+def test_init_images_resolved_by_lain() -> None:
+    from lain_cli.context import init_images
+
+    merged = {"deployments": {"web": {"image": "nginx:1", "initContainers": [
+        {"name": "own", "image": "busybox:1"}, {"name": "tagged", "imageTag": 1234567}, {"name": "plain"}]}},
+        "jobs": {"j": None}}
+    images = {"deployments": {"web": "nginx:1"}, "jobs": {"j": "reg/app:abc"}}
+    out = init_images(merged, images, "reg/app")
+    assert out["deployments"] == {"web": {"own": "busybox:1", "tagged": "reg/app:1234567", "plain": "nginx:1"}}
+    assert out["jobs"] == {}
