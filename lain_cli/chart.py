@@ -23,7 +23,7 @@ from lain_cli.errors import ToolError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
-# Where workloads keep a mapping env (stringified before helm sees it, see below).
+# Where workloads keep an env (its values stringified before helm sees them, see below).
 _WORKLOAD_KINDS = ("deployments", "statefulSets", "jobs", "cronjobs", "tests")
 
 
@@ -63,17 +63,20 @@ def env_string(value: Any) -> str:
 def _stringify_env(env: Any) -> Any:
     if isinstance(env, Mapping):
         return {str(k): env_string(v) for k, v in env.items()}
+    if isinstance(env, list):  # a Kubernetes env list: each item's value, if any
+        return [{**item, "value": env_string(item["value"])} if isinstance(item, Mapping) and "value" in item
+                else item for item in env]
     return env
 
 
 def values_for_helm(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``chart_values()`` prepared for helm: every mapping ``env`` stringified here.
+    """``chart_values()`` prepared for helm: every ``env`` value stringified here.
 
     helm turns numbers into float64 (``1000000`` would reach the container as
     ``1e+06``), so env values are made strings before helm parses them.
     """
     doc = dict(values)
-    if isinstance(doc.get("env"), Mapping):
+    if "env" in doc:
         doc["env"] = _stringify_env(doc["env"])
     for kind in _WORKLOAD_KINDS:
         workloads = doc.get(kind)

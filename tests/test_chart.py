@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 APPS = HERE / "apps"
 GOLDEN = HERE / "golden"
 IMAGE_TAG = "3f2a9c1"
+REGISTRY = "registry.example.com/team"
 
 # case -> (app directory, extra -f files, cluster)
 CASES: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -39,6 +41,7 @@ CASES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "seed-two-apps": ("seed-two-apps", (), "test"),
     "seed-appname-override": ("seed-two-apps", ("chart/values-dev.yaml",), "test"),
     "every-key": ("every-key", (), "test"),
+    "env-list": ("env-list", (), "test"),
 }
 
 
@@ -236,6 +239,254 @@ def test_every_key_app_uses_every_schema_key() -> None:
         if not _present(data, parts):
             missing.append(doc.path)
     assert missing == []
+
+
+# -- no schema key is silently ignored -------------------------------------------
+#
+# For every leaf key of the schema that is not lain_only, the every-key app sets
+# a distinctive value (not the schema default, somewhere) and the rendering of
+# that one `helm template` call must show it: under the same field name in an
+# object belonging to the workload (or ingress) that set it, or as described in
+# _CHECKS for keys the chart renders under another name or transforms.
+
+def _covers(actual: Any, wanted: Any) -> bool:
+    """Whether ``wanted`` appears in ``actual``: mappings as subsets, lists item by item, scalars as strings."""
+    if isinstance(wanted, dict):
+        return isinstance(actual, dict) and all(k in actual and _covers(actual[k], v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(actual, list) and all(any(_covers(a, w) for a in actual) for w in wanted)
+    if isinstance(wanted, bool) or isinstance(actual, bool):
+        return actual is wanted or str(actual).lower() == str(wanted).lower()
+    return actual == wanted or str(actual) == str(wanted)
+
+
+def _fields(node: Any, key: str) -> Iterator[Any]:
+    """Every value of a field named ``key``, at any depth."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key:
+                yield v
+            yield from _fields(v, key)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _fields(item, key)
+
+
+def _has(objects: list[dict[str, Any]], key: str, value: Any) -> bool:
+    return any(_covers(found, value) for obj in objects for found in _fields(obj, key))
+
+
+def _env_shown(objects: list[dict[str, Any]], env: Any) -> bool:
+    items = env if isinstance(env, list) else [{"name": k, "value": v} for k, v in env.items()]
+    wanted = [{**i, "value": chart.env_string(i["value"])} if "value" in i else i for i in items]
+    return all(_has(objects, "env", [w]) for w in wanted)
+
+
+Check = Callable[[list[dict[str, Any]], Any, dict[str, Any]], bool]
+
+# leaf path (placeholders as in schema.iter_keys) -> check(objects in scope, value, the owner's values)
+_CHECKS: dict[str, Check] = {
+    "appname": lambda objs, v, _: _has(objs, "app.kubernetes.io/name", v),
+    "releaseName": lambda objs, v, _: any(o["metadata"]["name"].startswith(f"{v}-") for o in objs),
+    "env": lambda objs, v, _: _env_shown(objs, v),
+    "podSecurityContext": lambda objs, v, _: _has(objs, "securityContext", v),
+    "podAnnotations": lambda objs, v, _: _has(objs, "annotations", v),
+    "extraEnvFrom": lambda objs, v, _: _has(objs, "envFrom", v),
+    "secretMountPath": lambda objs, v, _: _has(objs, "mountPath", v),
+    "ingressAnnotations": lambda objs, v, _: _has([o for o in objs if o["kind"] == "Ingress"], "annotations", v),
+    "externalIngressAnnotations": lambda objs, v, _: _has(
+        [o for o in objs if o["kind"] == "Ingress" and o["metadata"]["name"].endswith("-external")],
+        "annotations", v),
+    "serviceAnnotations": lambda objs, v, _: _has([o for o in objs if o["kind"] == "Service"], "annotations", v),
+    "networkPolicy": lambda objs, v, _: _has([o for o in objs if o["kind"] == "NetworkPolicy"], "spec",
+                                             v.get("spec", v)),
+    "persistentVolumeClaims": lambda objs, v, _: all(
+        _has([o for o in objs if o["kind"] == "PersistentVolumeClaim"], "spec", spec) for spec in v.values()),
+    # the image tag lock: the app's image at that tag, unless image wins (lain4's rule)
+    "imageTag": lambda objs, v, owner: "image" in owner or _has(objs, "image", f"{REGISTRY}/every:{v}"),
+    # a replicaCount under an hpa is its minReplicas default; the workload has no replicas then
+    "replicaCount": lambda objs, v, owner: _has(objs, "replicas", v) or (
+        "hpa" in owner and _has(objs, "minReplicas", owner["hpa"].get("minReplicas", v))),
+    "nodes": lambda objs, v, _: _has(objs, "matchExpressions", [
+        {"key": "kubernetes.io/hostname", "operator": "In", "values": v}]),
+    "initContainers": lambda objs, v, _: _has(objs, "initContainers", [{"name": c["name"]} for c in v]),
+    "host": lambda objs, v, _: _has(objs, "host", v if "." in v else f"{v}.example.com"),
+    "deployName": lambda objs, v, _: _has(objs, "service", {"name": f"every-rel-{v}"}),
+    "paths": lambda objs, v, _: all(_has(objs, "path", p) for p in v),
+    "tls": lambda objs, v, _: _has(objs, "tls", [v] if isinstance(v, dict) else [{"hosts": []}]),
+}
+
+# initContainers items are open mappings, so schema.iter_keys stops at the list: their known fields
+_INIT_FIELDS = ("name", "image", "imageTag", "command", "args", "workingDir", "env", "volumeMounts", "resources")
+_INIT_CHECKS: dict[str, Check] = {
+    "name": lambda objs, v, _: _has(objs, "initContainers", [{"name": v}]),
+    "image": lambda objs, v, owner: _has(objs, "initContainers", [{"name": owner["name"], "image": v}]),
+    "imageTag": lambda objs, v, owner: _has(
+        objs, "initContainers", [{"name": owner["name"], "image": f"{REGISTRY}/every:{v}"}]),
+    "env": lambda objs, v, owner: _env_shown(
+        [c for o in objs for c in _fields(o, "initContainers") for c in c if c["name"] == owner["name"]], v),
+}
+
+
+def _owners(data: dict[str, Any], parts: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(scope, the mapping holding the leaf key) for every place ``parts`` is set in ``data``."""
+    if len(parts) == 1:
+        if parts[0] in data:
+            yield "", data
+        return
+    head, rest = parts[0], parts[1:]
+    if head in schema.WORKLOAD_KINDS and rest and rest[0].startswith("<"):
+        for name, spec in (data.get(head) or {}).items():
+            for _, owner in _owners(spec or {}, rest[1:]):
+                yield f"{head}/{name}", owner
+    elif head.endswith("[]"):
+        for index, item in enumerate(data.get(head[:-2]) or []):
+            for _, owner in _owners(item, rest):
+                yield f"{head[:-2]}/{index}", owner
+    elif isinstance(data.get(head), dict):
+        yield from _owners(data[head], rest)
+
+
+def _scope(r: Rendering, data: dict[str, Any], scope: str) -> list[dict[str, Any]]:
+    """The rendered objects a key at ``scope`` may show in."""
+    if not scope:
+        return [m.body for m in r.manifests]
+    section, name = scope.split("/")
+    if section in ("ingresses", "externalIngresses"):
+        host = data[section][int(name)]["host"]
+        external = section == "externalIngresses"
+        return [m.body for m in r.manifests if m.kind == "Ingress"
+                and m.body["spec"]["rules"][0]["host"].split(".")[0] == host.split(".")[0]
+                and m.name.endswith("-external") == external]
+    return [m.body for m in r.manifests
+            if (m.body["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == name]
+
+
+def _leaf_paths() -> list[schema.KeyDoc]:
+    keys = [k for k in schema.iter_keys() if not k.lain_only
+            and not any(p.removesuffix("[]") in _PASSTHROUGH for p in k.path.split(".")[:-1])]
+    paths = {k.path for k in keys}
+    leaves = [k for k in keys if not any(p.startswith(k.path + ".") or p.startswith(k.path + "[]") for p in paths)]
+    init = [dataclasses.replace(k, path=f"{k.path}[].{f}") for k in keys if k.path.endswith(".initContainers")
+            for f in _INIT_FIELDS]
+    return leaves + init
+
+
+def test_no_schema_key_is_silently_ignored(monkeypatch: pytest.MonkeyPatch,
+                                           renderings: dict[str, Rendering]) -> None:
+    """Every key the chart consumes shows in the every-key app's rendering, where it was set."""
+    data = app_context("every-key", monkeypatch).values  # merged, {{ appname }} expanded
+    r = render_case("every-key", monkeypatch, renderings)
+    ignored, unset, not_distinctive = [], [], []
+    for key in _leaf_paths():
+        parts = key.path.split(".")
+        leaf = parts[-1]
+        if parts[0] in schema.WORKLOAD_KINDS and len(parts) > 2 \
+                and parts[2].removesuffix("[]") in schema.CONTAINER_FIELDS:
+            # the container fields are rendered by one shared pod helper: checked once, through the
+            # deployments path, wherever a workload of any kind sets them
+            if parts[0] != "deployments":
+                continue
+            candidates = [[s, *parts[1:]] for s in schema.WORKLOAD_KINDS]
+        elif parts[0] in ("deployments", "statefulSets") and len(parts) > 2 \
+                and parts[2] in schema.DEPLOYMENT.fields and parts[2] in schema.STATEFULSET.fields:
+            # the same for both (replicaCount, ports, podDisruptionBudget): checked through deployments
+            if parts[0] != "deployments":
+                continue
+            candidates = [["deployments", *parts[1:]], ["statefulSets", *parts[1:]]]
+        else:
+            candidates = [parts]
+        owners = [(scope, owner) for c in candidates for scope, owner in _owners(data, c)]
+        if not owners:
+            unset.append(key.path)
+            continue
+        if key.default is not None and all(owner[leaf] == key.default for _, owner in owners):
+            not_distinctive.append(key.path)
+        in_init = "initContainers[]" in parts
+        check = (_INIT_CHECKS.get(leaf) if in_init else None) or _CHECKS.get(leaf) \
+            or (lambda objs, v, _, leaf=leaf: _has(objs, leaf, v))
+        for scope, owner in owners:
+            if not check(_scope(r, data, scope), owner[leaf], owner):
+                ignored.append(f"{key.path} ({scope or 'top level'}): {owner[leaf]!r}")
+    assert unset == [], "keys the every-key app does not set"
+    assert not_distinctive == [], "keys set only to their default in the every-key app"
+    assert ignored == [], "keys accepted by the schema but not in the rendered manifests"
+
+
+def test_lain_only_keys_are_lain_consumers() -> None:
+    """The keys the chart never sees are exactly these, each used by lain (or warned about)."""
+    top = sorted({k.path.split(".")[0] for k in schema.iter_keys() if k.lain_only})
+    assert top == ["build", "canaryGroups", "errorLogPattern", "imageTag", "prometheus_query_range",
+                   "release", "webhook"]
+    # not used yet: accepted with a warning, never silently
+    for key in ("canaryGroups", "prometheus_query_range", "release"):
+        assert key in schema.NOT_SUPPORTED
+    problems = schema.validate_values({"appname": "dummy", "release": {"dest_base": "python:3.11-slim"}})
+    assert [(p.path, p.severity) for p in problems] == [(("release",), "warning")]
+
+
+def test_cluster_external_ingress_class(monkeypatch: pytest.MonkeyPatch, renderings: dict[str, Rendering]) -> None:
+    r = render_case("every-key", monkeypatch, renderings)
+    ingresses = {m.name: m.body["spec"] for m in r.manifests if m.kind == "Ingress"}
+    assert ingresses["every-rel-worker-worker-public-example-org-external"]["ingressClassName"] == "nginx-public"
+    # an entry's own ingressClassName wins over the cluster's
+    assert ingresses["every-rel-web-every-example-org-external"]["ingressClassName"] == "public"
+    assert ingresses["every-rel-web-every"]["ingressClassName"] == "nginx"
+
+
+def test_top_level_pod_fields_and_per_proc_wins(monkeypatch: pytest.MonkeyPatch,
+                                                renderings: dict[str, Rendering]) -> None:
+    r = render_case("every-key", monkeypatch, renderings)
+    web = r.get("Deployment", "every-rel-web")["spec"]["template"]["spec"]
+    worker = r.get("StatefulSet", "every-rel-worker")["spec"]["template"]["spec"]
+    assert (web["serviceAccountName"], worker["serviceAccountName"]) == ("web-sa", "every-sa")
+    assert (web["nodeSelector"], worker["nodeSelector"]) == ({"pool": "web"}, {"disktype": "ssd"})
+    assert web["tolerations"] == [{"key": "web", "operator": "Exists"}]
+    assert worker["tolerations"][0]["key"] == "dedicated"
+    assert "podAffinity" in web["affinity"] and "podAntiAffinity" not in web["affinity"]
+    assert "podAntiAffinity" in worker["affinity"]
+    # hostAliases add up: app-level, then the workload's
+    assert [a["ip"] for a in web["hostAliases"]] == ["127.0.0.1", "10.0.0.1"]
+    # the default grace period (lain4's 100 s) unless the workload sets one
+    assert (web["terminationGracePeriodSeconds"], worker["terminationGracePeriodSeconds"]) == (30, 100)
+
+
+def test_init_container_images_come_from_lain(monkeypatch: pytest.MonkeyPatch,
+                                              renderings: dict[str, Rendering]) -> None:
+    r = render_case("every-key", monkeypatch, renderings)
+    pod = r.get("Deployment", "every-rel-web")["spec"]["template"]["spec"]
+    images = {c["name"]: c["image"] for c in pod["initContainers"]}
+    assert images == {
+        "fixtures": "docker.io/library/busybox:1.36",  # its own image
+        "warm": "registry.example.com/team/every-web:pinned",  # the workload's image
+        "wait-db": f"{REGISTRY}/every:20231231",  # the app's image at its imageTag
+    }
+    ctx = app_context("every-key", monkeypatch)
+    assert ctx.chart_values()["lain"]["initImages"]["deployments"]["web"] == images
+
+
+def test_env_mapping_and_list_forms(monkeypatch: pytest.MonkeyPatch, renderings: dict[str, Rendering]) -> None:
+    r = render_case("env-list", monkeypatch, renderings)
+
+    def env(kind: str, name: str, container: str = "containers") -> list[dict[str, Any]]:
+        spec = r.get(kind, name)["spec"]["template"]["spec"]
+        return spec[container][0]["env"]
+
+    secret = {"secretKeyRef": {"name": "db", "key": "password"}}
+    web = env("Deployment", "envlist-web")
+    assert [e["name"] for e in web] == ["LAIN_CLUSTER", "K8S_NAMESPACE", "DB_PASSWORD", "BIG_NUMBER", "IMAGE_TAG",
+                                        "DEBUG", "WORKERS"]
+    by_name = {e["name"]: e for e in web}
+    assert by_name["DB_PASSWORD"] == {"name": "DB_PASSWORD", "valueFrom": secret}
+    assert by_name["BIG_NUMBER"]["value"] == "1000000"
+    assert by_name["IMAGE_TAG"]["value"] == "overridden-by-the-app"
+    assert (by_name["WORKERS"]["value"], by_name["DEBUG"]["value"]) == ("8", "false")
+    init = {e["name"]: e for e in env("Deployment", "envlist-web", "initContainers")}
+    assert init["DB_PASSWORD"] == {"name": "DB_PASSWORD", "value": "plain-for-init"}
+    job = {e["name"]: e for e in env("Job", "envlist-report")}
+    assert job["WORKERS"] == {"name": "WORKERS", "value": "1"}
+    assert job["NODE"] == {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}
+    assert job["DB_PASSWORD"]["valueFrom"] == secret
 
 
 # -- staging -------------------------------------------------------------------

@@ -84,40 +84,52 @@ The keys of .src listed in .keys that are present and not null, as YAML
 {{- end -}}
 
 {{/*
+An env, written as the lain4 mapping {NAME: value} or as a Kubernetes env
+list [{name, value | valueFrom}], as a list of env entries wrapped in
+{"items": [...]} YAML (include can only return text).  Values become strings.
+*/}}
+{{- define "lain.envItems" -}}
+{{- $items := list -}}
+{{- if kindIs "slice" . -}}
+{{- range . -}}
+{{- $e := deepCopy . -}}
+{{- if hasKey $e "value" }}{{ $_ := set $e "value" (include "lain.envValue" $e.value) }}{{ end -}}
+{{- $items = append $items $e -}}
+{{- end -}}
+{{- else if kindIs "map" . -}}
+{{- range $k, $v := . -}}
+{{- $items = append $items (dict "name" $k "value" (include "lain.envValue" $v)) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "items" $items) -}}
+{{- end -}}
+
+{{/*
 The env list of a container: LAIN_CLUSTER, K8S_NAMESPACE, IMAGE_TAG, then
-the app-level env, then the workload's own env (env is a mapping, as in
-lain4).  A name set at a later level replaces the earlier entry, so every
-name appears once (server-side apply rejects duplicates).
+the app-level env, then the workload's own env; each env is a mapping (as in
+lain4) or a Kubernetes env list.  A name set later replaces the earlier entry,
+so every name appears once (server-side apply rejects duplicates).
 Argument: dict root, w (the workload), image.
 */}}
 {{- define "lain.env" -}}
 {{- $root := .root -}}
 {{- $l := $root.Values.lain | default dict -}}
 {{- $cluster := $l.cluster | default dict -}}
-{{- $appEnv := $root.Values.env | default dict -}}
-{{- $ownEnv := .w.env | default dict -}}
 {{- $tag := regexFind ":[^:/@]+$" .image | trimPrefix ":" | default ($l.imageTag | default "") -}}
-{{- $builtin := dict "LAIN_CLUSTER" ($cluster.name | default "") "K8S_NAMESPACE" ($cluster.namespace | default $root.Release.Namespace) "IMAGE_TAG" $tag -}}
-{{- range list "LAIN_CLUSTER" "K8S_NAMESPACE" "IMAGE_TAG" }}
-{{- if not (or (hasKey $appEnv .) (and (kindIs "map" $ownEnv) (hasKey $ownEnv .))) }}
-- name: {{ . }}
-  value: {{ get $builtin . | quote }}
-{{- end }}
-{{- end }}
-{{- range $k, $v := $appEnv }}
-{{- if not (and (kindIs "map" $ownEnv) (hasKey $ownEnv $k)) }}
-- name: {{ $k | quote }}
-  value: {{ include "lain.envValue" $v | quote }}
-{{- end }}
-{{- end }}
-{{- if kindIs "slice" $ownEnv }}
-{{- with $ownEnv }}
-{{ toYaml . }}
-{{- end }}
+{{- $builtin := list (dict "name" "LAIN_CLUSTER" "value" ($cluster.name | default "")) (dict "name" "K8S_NAMESPACE" "value" ($cluster.namespace | default $root.Release.Namespace)) (dict "name" "IMAGE_TAG" "value" $tag) -}}
+{{- $app := (include "lain.envItems" $root.Values.env | fromYaml).items | default list -}}
+{{- $own := (include "lain.envItems" .w.env | fromYaml).items | default list -}}
+{{- $all := concat $builtin $app $own -}}
+{{- $last := dict -}}
+{{- range $i, $e := $all }}{{ $_ := set $last (toString $e.name) $i }}{{ end -}}
+{{- range $i, $e := $all }}
+{{- if eq (get $last (toString $e.name)) $i }}
+{{- if and (hasKey $e "value") (eq (len $e) 2) }}
+- name: {{ $e.name | quote }}
+  value: {{ $e.value | quote }}
 {{- else }}
-{{- range $k, $v := $ownEnv }}
-- name: {{ $k | quote }}
-  value: {{ include "lain.envValue" $v | quote }}
+- {{ toYaml $e | indent 2 | trimPrefix "  " }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end -}}
@@ -168,18 +180,11 @@ One container.  Argument: dict root, w (its fields), name, image, port
     {{- include "lain.volumeMounts" (dict "root" $root "w" $w) | nindent 4 }}
 {{- end -}}
 
-{{/*
-An init container's image: its own image, else the workload's image at its
-imageTag when it has one, else the workload's image.
-*/}}
+{{/* An init container's image: .Values.lain.initImages.<kind>.<workload>.<name>, computed by lain. */}}
 {{- define "lain.initImage" -}}
-{{- if .c.image -}}
-{{- .c.image -}}
-{{- else if hasKey .c "imageTag" -}}
-{{- printf "%s:%s" (regexReplaceAll ":[^:/@]+$" .image "") (include "lain.envValue" .c.imageTag) -}}
-{{- else -}}
-{{- .image -}}
-{{- end -}}
+{{- $byKind := get ((.root.Values.lain | default dict).initImages | default dict) .kind | default dict -}}
+{{- $byWorkload := get $byKind .workload | default dict -}}
+{{- get $byWorkload .name | required (printf "no image for init container %s of %s.%s in .Values.lain.initImages (lain computes it; render with `lain template`)" .name .kind .workload) -}}
 {{- end -}}
 
 {{/* The port a proc listens on: containerPort, else nodePort (as lain4). */}}
@@ -204,8 +209,8 @@ serviceAccountName: {{ . | quote }}
 {{- end }}
 {{- if hasKey $w "terminationGracePeriodSeconds" }}
 terminationGracePeriodSeconds: {{ $w.terminationGracePeriodSeconds }}
-{{- else if hasKey $v "terminationGracePeriodSeconds" }}
-terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
+{{- else }}
+terminationGracePeriodSeconds: 100
 {{- end }}
 {{- if hasKey $w "hostNetwork" }}
 hostNetwork: {{ $w.hostNetwork }}
@@ -242,7 +247,7 @@ affinity:
 {{- with $w.initContainers }}
 initContainers:
 {{- range $i, $c := . }}
-  {{- include "lain.container" (dict "root" $root "w" $c "name" ($c.name | default (printf "init-%d" $i)) "image" (include "lain.initImage" (dict "c" $c "image" $image)) "tagImage" $image "port" 0) | nindent 2 }}
+  {{- include "lain.container" (dict "root" $root "w" $c "name" $c.name "image" (include "lain.initImage" (dict "root" $root "kind" $.kind "workload" $.name "name" $c.name)) "tagImage" $image "port" 0) | nindent 2 }}
 {{- end }}
 {{- end }}
 containers:
