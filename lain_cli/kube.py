@@ -368,9 +368,15 @@ def exec_argv(
 
 
 def scan_logs(
-    cluster: ClusterLike, selector: str, *, since: str, tail: int, timeout: float = REQUEST_TIMEOUT
+    cluster: ClusterLike,
+    selector: str | None = None,
+    *,
+    pod: str | None = None,
+    since: str,
+    tail: int,
+    timeout: float = REQUEST_TIMEOUT,
 ) -> tuple[str, str] | None:
-    """Recent lines of every container of every pod matching ``selector``, in one kubectl.
+    """Recent lines of every container of every pod matching ``selector`` (or of ``pod``), in one kubectl.
 
     Returns (stdout, a one-line error or ""); None when kubectl did not finish in time.
     Containers that have not started are skipped (kubectl says so on an
@@ -382,6 +388,7 @@ def scan_logs(
         _kubectl(),
         cluster.kubectl_args(),
         selector=selector,
+        pod=pod,
         all_containers=True,
         tail=tail,
         since=since,

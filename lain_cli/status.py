@@ -34,6 +34,7 @@ OBJECT_KINDS = ("deployments", "statefulsets", "jobs", "cronjobs", "pods")
 LOG_WINDOW = "10m"
 LOG_TAIL = 200
 MAX_ERROR_LINES = 20
+MAX_SCANNED_PODS = 10
 HTTP_TIMEOUT = 3.0
 DEFAULT_ERROR_LOG_PATTERN = r"(?i)\b(error|exception|traceback|fatal|panic)\b"
 _PREFIX_RE = re.compile(r"^\[pod/(?P<pod>[^/\]]+)/(?P<container>[^\]]+)\] ?(?P<line>.*)$")
@@ -296,6 +297,22 @@ def match_error_lines(
     return found, complaints
 
 
+def sample_pods(proc_of_pod: Mapping[str, str], limit: int, first: Sequence[str] = ()) -> list[str]:
+    """At most ``limit`` pods to read logs from: ``first`` (abnormal ones), then
+    round-robin over the procs so every proc is represented."""
+    chosen = [p for p in first if p in proc_of_pod][:limit]
+    by_proc: dict[str, list[str]] = {}
+    for pod in sorted(proc_of_pod):
+        if pod not in chosen:
+            by_proc.setdefault(proc_of_pod[pod], []).append(pod)
+    queues = [by_proc[proc] for proc in sorted(by_proc)]
+    while len(chosen) < limit and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop(0))
+    return chosen
+
+
 def scan_error_logs(
     cluster: Any,
     release: str,
@@ -304,20 +321,41 @@ def scan_error_logs(
     *,
     window: str = LOG_WINDOW,
     tail: int = LOG_TAIL,
+    first: Sequence[str] = (),
 ) -> LogScan:
-    """One ``kubectl logs -l <release>`` over every pod, filtered by the error pattern."""
+    """The release's recent log lines matching the error pattern.
+
+    Up to :data:`MAX_SCANNED_PODS` pods this is one ``kubectl logs -l
+    <release>``.  kubectl reads a selector's pods one request at a time under
+    its client-side rate limit (about 5 per second after a burst of 10), so a
+    release with more pods is sampled instead: abnormal pods (``first``), then
+    pods of every proc in turn, one kubectl per sampled pod, run together.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from lain_cli import kube
 
     pattern = compile_pattern(pattern_text)
     text = pattern.pattern if pattern else ""
     if pattern is None or not proc_of_pod:
         return LogScan(text, window)
-    result = kube.scan_logs(cluster, release_selector(release), since=window, tail=tail)
-    if result is None:
-        return LogScan(text, window, error="kubectl logs did not answer")
-    output, error = result
-    found, _complaints = match_error_lines(output, pattern, proc_of_pod)
-    return LogScan(text, window, tuple(found[-MAX_ERROR_LINES:]), len(found), error)
+    if len(proc_of_pod) <= MAX_SCANNED_PODS:
+        results = [kube.scan_logs(cluster, release_selector(release), since=window, tail=tail)]
+    else:
+        sample = sample_pods(proc_of_pod, MAX_SCANNED_PODS, first)
+        with ThreadPoolExecutor(max_workers=len(sample)) as pool:
+            results = list(pool.map(lambda p: kube.scan_logs(cluster, pod=p, since=window, tail=tail), sample))
+    found: list[LogLine] = []
+    errors: list[str] = []
+    for result in results:
+        if result is None:
+            errors.append("kubectl logs did not answer in time")
+            continue
+        output, error = result
+        found += match_error_lines(output, pattern, proc_of_pod)[0]
+        if error:
+            errors.append(error)
+    return LogScan(text, window, tuple(found[-MAX_ERROR_LINES:]), len(found), "; ".join(dict.fromkeys(errors)))
 
 
 # ---------------------------------------------------------------- endpoints
@@ -696,7 +734,8 @@ def collect(
     with ThreadPoolExecutor(max_workers=3) as pool:
         http = pool.submit(run_endpoint_checks, ctx)
         scan = pool.submit(scan_error_logs, ctx.cluster, ctx.release_name,
-                           ctx.values.get("errorLogPattern"), proc_of_pods(objs))
+                           ctx.values.get("errorLogPattern"), proc_of_pods(objs),
+                           first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")])
         needs_events = events is None and (ev.unhealthy_pods or ev.fatal or ev.progressing)
         fetched = pool.submit(list_events, ctx) if needs_events else None
         tests = run_helm_tests(ctx) if run_tests else None

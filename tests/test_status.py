@@ -290,3 +290,10 @@ def test_failed_tests_are_read_from_helm_output():
 
     output = "Error: 2 errors occurred:\n\t* pod dummy-test-a failed\n\t* pod dummy-test-b failed\npod dummy-test-a failed"
     assert helm.failed_tests(output) == ["dummy-test-a", "dummy-test-b"]
+
+
+def test_big_releases_are_sampled_abnormal_pods_first_then_every_proc():
+    pods = {f"web-{i:02}": "web" for i in range(20)} | {"worker-a": "worker", "worker-b": "worker"}
+    sample = st.sample_pods(pods, 5, first=["web-07", "gone"])
+    assert sample == ["web-07", "web-00", "worker-a", "web-01", "worker-b"]
+    assert st.sample_pods({"a": "web"}, 5) == ["a"]
