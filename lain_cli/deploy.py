@@ -134,11 +134,9 @@ def check_lock(ctx: Any, history: list[release.Revision], options: DeployOptions
                 "`lain deploy --force-unlock` recovers the release",
             )
         target = release.rollback_target(history)
-        how = (
-            f"rolls back to revision {target.number}"
-            if target is not None and lock.status != "pending-install"
-            else f"marks revision {lock.revision} failed"
-        )
+        how = f"marks revision {lock.revision} failed"
+        if target is not None:
+            how += f", rolls back to revision {target.number}"
         raise OperationFailed(
             f"{where}: it is stuck (older than the {options.timeout:g}s deploy timeout)",
             hint=f"`lain deploy --force-unlock` {how} and deploys again",

@@ -342,11 +342,11 @@ def who_holds(cluster: Any, release: str, revision: int) -> str:
 def force_unlock(cluster: Any, release: str, history: Sequence[Revision]) -> str:
     """Take a release out of its pending-* state; returns what was done, in words.
 
-    With a good revision to go back to, ``helm rollback`` to it (helm's own
-    recovery: the pending revision becomes superseded).  Without one (a first
-    install left pending), the pending revision is marked ``failed`` in helm's
-    storage Secret, as helm does itself when an operation fails, so the next
-    ``helm upgrade --install`` can proceed.
+    The pending revision is marked ``failed`` in helm's storage Secret, as helm
+    itself does when an operation fails (so history stops showing it pending
+    and the next ``helm upgrade`` may proceed); then, when there is a good
+    revision before it, ``helm rollback`` to that one restores whatever the
+    interrupted operation had half applied.
     """
     from lain_cli import helm, kube, proc
     from lain_cli.errors import ClusterError, OperationFailed
@@ -354,13 +354,6 @@ def force_unlock(cluster: Any, release: str, history: Sequence[Revision]) -> str
     head = current(history)
     if head is None or not head.pending:
         return "nothing to unlock"
-    target = rollback_target(history)
-    if target is not None and head.status != "pending-install":
-        tool = _helm_tool()
-        argv = helm.rollback_argv(tool.path, tool.major, release, target.number, cluster_args=cluster.helm_args())
-        result = proc.run(argv, timeout=600, check=False)
-        if result.ok:
-            return f"rolled back to revision {target.number} (revision {head.number} was {head.status})"
     name = storage_secret_name(release, head.number)
     secret = kube.get_json(cluster, "secret", name)
     if secret is None:
@@ -373,7 +366,20 @@ def force_unlock(cluster: Any, release: str, history: Sequence[Revision]) -> str
         kube.replace(cluster, mark_failed(secret, note))
     except ClusterError as exc:
         raise OperationFailed(f"cannot unlock release {release}: {exc.message}", details=exc.details) from exc
-    return f"marked revision {head.number} failed (it was {head.status})"
+    done = f"marked revision {head.number} failed (it was {head.status})"
+    target = rollback_target(history)
+    if target is None:
+        return done
+    tool = _helm_tool()
+    argv = helm.rollback_argv(tool.path, tool.major, release, target.number, cluster_args=cluster.helm_args())
+    result = proc.run(argv, timeout=600, check=False)
+    if not result.ok:
+        raise OperationFailed(
+            f"{done}, but the rollback to revision {target.number} failed",
+            details=stderr_tail(result.stderr),
+            hint=f"run `lain rollback --revision {target.number}`",
+        )
+    return f"{done} and rolled back to revision {target.number}"
 
 
 def history_rows(history: Sequence[Revision], procs: Sequence[str]) -> list[dict[str, Any]]:

@@ -284,8 +284,10 @@ def track(
             if watch.error is not None:
                 raise watch.error
             if verdict.state == tracking.State.FAILED:
+                verdict_at = time.monotonic()
+                events = _settle_events(watch, verdict)
                 report = failure_report(cluster, verdict, snapshot, events)
-                return Outcome(False, False, report, verdict, time.monotonic() - started, watch.stats)
+                return Outcome(False, False, report, verdict, verdict_at - started, watch.stats)
             if verdict.state in (tracking.State.READY, tracking.State.SUCCEEDED):
                 return Outcome(True, False, [verdict.summary], verdict, time.monotonic() - started, watch.stats)
             remaining = deadline - time.monotonic()
@@ -293,6 +295,27 @@ def track(
                 report = timeout_report(verdict, timeout)
                 return Outcome(False, True, report, verdict, time.monotonic() - started, watch.stats)
             watch.wait_for_change(min(TICK, remaining), since=since)
+
+
+def _settle_events(watch: Any, verdict: Any, patience: float = 1.0) -> list[Obj]:
+    """The namespace's events, after waiting briefly for those about the failed pod.
+
+    A verdict can come from a pod's status a moment before the kubelet's
+    events about it reach the watch; the report is worth that moment.
+    """
+    failure = verdict.first_failure()
+    if failure is None or failure.problem.object_name == failure.workload.name:
+        return watch.events()
+    deadline = time.monotonic() + patience
+    while True:
+        since = watch.generation
+        events = watch.events()
+        if any((e.get("involvedObject") or {}).get("name") == failure.problem.object_name for e in events):
+            return events
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return events
+        watch.wait_for_change(min(TICK, remaining), since=since)
 
 
 def timeout_report(verdict: Any, timeout: float) -> list[str]:
