@@ -155,7 +155,8 @@ def fixed_lines(report: st.StatusReport) -> int:
     return lines + (1 if report.tests is not None else 0) + len(report.log_links) + 2
 
 
-def render(report: st.StatusReport, *, footer: str = "", max_pod_lines: int | None = None) -> Any:
+def render(report: st.StatusReport, *, footer: str = "", max_pod_lines: int | None = None,
+           width: int = 160) -> Any:
     """The panel for one report, as a rich renderable; with ``max_pod_lines``
     healthy pods beyond that many lines are summarised in one line."""
     from rich.console import Group
@@ -182,19 +183,21 @@ def render(report: st.StatusReport, *, footer: str = "", max_pod_lines: int | No
         parts.append(procs)
 
     pods = Table(title="pods", title_justify="left", box=None, padding=(0, 2))
-    pods.add_column("pod", no_wrap=True)
-    pods.add_column("status", no_wrap=True)
-    pods.add_column("restarts", justify="right")
-    pods.add_column("age", justify="right")
-    pods.add_column("node", no_wrap=True)
-    pods.add_column("why", no_wrap=True, overflow="ellipsis", ratio=1)
     shown, hidden = pods_to_show(report.pods, max_pod_lines)
-    for pod in shown:
+    rows = [(pod.name, pod.status, str(pod.restarts), human_age(pod.age_seconds), pod.node or "-") for pod in shown]
+    for i, title in enumerate(("pod", "status", "restarts", "age", "node")):
+        widest = max([len(title), *(len(row[i]) for row in rows)])
+        pods.add_column(title, no_wrap=True, min_width=widest, justify="right" if i in (2, 3) else "left")
+    pods.add_column("why", no_wrap=True, overflow="ellipsis")
+    room = max(20, width - sum(max([len(t), *(len(r[i]) for r in rows)]) + 2 for i, t in
+                               enumerate(("pod", "status", "restarts", "age", "node"))) - 4)
+    for pod, row in zip(shown, rows, strict=True):
         why = f"{pod.reason}: {pod.message}" if pod.reason else ""
+        lines = [why[:room]] if why else []
         if pod.last_event and pod.state == "failed":
-            why = f"{why}\n{pod.last_event}" if why else pod.last_event
-        pods.add_row(pod.name, Text(pod.status, style=_STATE_STYLE.get(pod.state, "")), str(pod.restarts),
-                     human_age(pod.age_seconds), pod.node or "-", Text(why, style="red" if pod.state == "failed" else ""))
+            lines.append(pod.last_event[:room])
+        pods.add_row(row[0], Text(row[1], style=_STATE_STYLE.get(pod.state, "")), *row[2:],
+                     Text("\n".join(lines), style="red" if pod.state == "failed" else ""))
     if report.pods:
         parts.append(pods)
     if hidden:
@@ -356,7 +359,8 @@ def run_live(
                         report = snapshot_report(ctx, watch, checks, tol)
                         footer = "q: quit" + ("" if keys else "  (Ctrl-C: quit)")
                         room = console.size.height - fixed_lines(report)
-                        live.update(render(report, footer=footer, max_pod_lines=max(3, room)), refresh=True)
+                        live.update(render(report, footer=footer, max_pod_lines=max(3, room),
+                                           width=console.size.width), refresh=True)
                         last_draw = now_m
                         if exit_on_verdict and checks.rounds and report.verdict in (st.GREEN, st.RED):
                             break
