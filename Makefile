@@ -40,6 +40,11 @@ lint:
 bench:
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
 
+# lain deploys examples/dummy to tests/kubesim, a simulated cluster started for the demo
+# and stopped after it: deploy, status, a second deploy, history, rollback.
+demo:
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/demo.py
+
 docs:
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
