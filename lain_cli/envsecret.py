@@ -729,6 +729,26 @@ def mount_path(values: Mapping[str, Any] | None) -> str:
     return path if isinstance(path, str) and path else DEFAULT_MOUNT_PATH
 
 
+_TAKES_EFFECT = {
+    "env": "running pods keep their old environment until the next deploy or restart",
+    "secret": "running pods see the new files within a minute or two (not with subPath mounts)",
+}
+
+
+def report_change(ctx: Any, purpose: Purpose, change: KeyChange) -> int:
+    """Tell the user what changed (keys only), post the review notice, return exit code 0."""
+    from lain_cli import console
+
+    name = secret_name(ctx.appname, purpose)
+    if not change:
+        console.info(f"Secret {name}: nothing changed")
+        return 0
+    console.success(f"Secret {name}: {change.summary()}")
+    console.info(_TAKES_EFFECT[purpose])
+    announce(ctx, purpose, change)
+    return 0
+
+
 def announce(ctx: Any, purpose: Purpose, change: KeyChange) -> bool:
     """Post the review notice for ``change`` to the app's webhook (never values)."""
     from lain_cli import notify

@@ -58,20 +58,6 @@ def show(opts: GlobalOptions, keys_only: bool) -> int:
     return 0
 
 
-def _report(ctx: object, change: object) -> int:
-    from lain_cli import console, envsecret
-
-    assert isinstance(change, envsecret.KeyChange)
-    name = envsecret.env_secret_name(ctx.appname)  # type: ignore[attr-defined]
-    if not change:
-        console.info(f"Secret {name}: nothing changed")
-        return 0
-    console.success(f"Secret {name}: {change.summary()}")
-    console.info("running pods keep their old environment until the next deploy or restart")
-    envsecret.announce(ctx, "env", change)
-    return 0
-
-
 @env.command()
 @click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
 @click.pass_obj
@@ -87,7 +73,7 @@ def add(opts: GlobalOptions, assignments: tuple[str, ...]) -> int:
 
     parsed = envsecret.parse_assignments(assignments)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return _report(ctx, envsecret.add_env(ctx, parsed))
+    return envsecret.report_change(ctx, "env", envsecret.add_env(ctx, parsed))
 
 
 @env.command()
@@ -106,7 +92,7 @@ def delete(opts: GlobalOptions, keys: tuple[str, ...]) -> int:
     for key in keys:
         envsecret.validate_env_key(key)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return _report(ctx, envsecret.delete_env(ctx, list(keys)))
+    return envsecret.report_change(ctx, "env", envsecret.delete_env(ctx, list(keys)))
 
 
 @env.command()
@@ -126,4 +112,4 @@ def edit(opts: GlobalOptions) -> int:
     from lain_cli.context import load_app_context
 
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return _report(ctx, envsecret.edit_env(ctx, interactive=console.interactive()))
+    return envsecret.report_change(ctx, "env", envsecret.edit_env(ctx, interactive=console.interactive()))

@@ -67,20 +67,6 @@ def show(opts: GlobalOptions, name: str | None) -> int:
     return 0
 
 
-def _report(ctx: object, change: object) -> int:
-    from lain_cli import console, envsecret
-
-    assert isinstance(change, envsecret.KeyChange)
-    name = envsecret.files_secret_name(ctx.appname)  # type: ignore[attr-defined]
-    if not change:
-        console.info(f"Secret {name}: nothing changed")
-        return 0
-    console.success(f"Secret {name}: {change.summary()}")
-    console.info("running pods see the new files within a minute or two (not with subPath mounts)")
-    envsecret.announce(ctx, "secret", change)
-    return 0
-
-
 @secret.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.pass_obj
@@ -96,7 +82,7 @@ def add(opts: GlobalOptions, files: tuple[str, ...]) -> int:
 
     contents = envsecret.read_secret_files(list(files))
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return _report(ctx, envsecret.add_secret_files(ctx, contents))
+    return envsecret.report_change(ctx, "secret", envsecret.add_secret_files(ctx, contents))
 
 
 @secret.command()
@@ -115,7 +101,7 @@ def delete(opts: GlobalOptions, names: tuple[str, ...]) -> int:
     for name in names:
         envsecret.validate_file_name(name)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return _report(ctx, envsecret.delete_secret_files(ctx, list(names)))
+    return envsecret.report_change(ctx, "secret", envsecret.delete_secret_files(ctx, list(names)))
 
 
 @secret.command()
@@ -137,4 +123,4 @@ def edit(opts: GlobalOptions, name: str) -> int:
     envsecret.validate_file_name(name)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
     change = envsecret.edit_secret_file(ctx, name, interactive=console.interactive())
-    return _report(ctx, change)
+    return envsecret.report_change(ctx, "secret", change)
