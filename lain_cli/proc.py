@@ -203,21 +203,16 @@ def run_attached(argv: Sequence[str], env: Mapping[str, str] | None = None) -> i
     as with any foreground program.
     """
     argv = [os.fspath(a) for a in argv]
-    started = time.monotonic()
+    _echo(argv, None, ())  # before: the child owns the terminal until it exits
     try:
         proc = subprocess.Popen(argv, env=_merged_env(env))
     except FileNotFoundError as exc:
         raise ToolError(f"{argv[0]} not found", hint="check PATH") from exc
-    try:
-        while True:
-            try:
-                code = proc.wait()
-                break
-            except KeyboardInterrupt:
-                continue
-    finally:
-        _echo(argv, time.monotonic() - started, ())
-    return code
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue  # Ctrl-C belongs to the child (same foreground process group)
 
 
 def run_forwarding_interrupt(

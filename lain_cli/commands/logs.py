@@ -40,7 +40,7 @@ def logs(
     from lain_cli import context
     from lain_cli import logs as logs_module
 
-    ctx = context.load_app_context(opts)
+    ctx = context.load_app_context(opts, need_image=False)
     return logs_module.show_logs(
         ctx, target, follow=follow, tail=tail, previous=previous, since=since, container=container
     )

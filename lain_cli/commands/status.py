@@ -45,7 +45,7 @@ def status(
     from lain_cli import console, context, panel
     from lain_cli import status as status_module
 
-    ctx = context.load_app_context(opts)
+    ctx = context.load_app_context(opts, need_image=False)
     tolerances = status_module.status_tolerances(grace)
     as_json = as_json or opts.json
     if live is None:

@@ -41,5 +41,5 @@ def x(ctx: click.Context, proc_name: str | None, words: tuple[str, ...], contain
 
     opts: GlobalOptions = ctx.obj
     command = [*words, *ctx.meta.get("lain_x_command", [])]
-    app = context.load_app_context(opts)
+    app = context.load_app_context(opts, need_image=False)
     return execx.exec_in_pod(app, proc_name, command, container=container)
