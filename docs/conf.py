@@ -24,4 +24,6 @@ for optional in ("lain_values_ref", "lain_commands_ref"):
 master_doc = "index"
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
+# option names like --install must stay as typed, not become en dashes
+smartquotes = False
 html_static_path: list[str] = []
