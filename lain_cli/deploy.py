@@ -211,13 +211,14 @@ def _success_kind(action: str) -> str:
 
 def follow_rollout(ctx: Any, options: DeployOptions, notices: Notices, action: str) -> int:
     """Track the rollout; report; roll back on failure if asked.  Returns the exit code."""
-    from lain_cli import rollout
+    from lain_cli import proc, rollout
 
     if not options.wait:
         console.success(f"{action} of {ctx.release_name} submitted; not waiting for the rollout (--no-wait)")
         notices.send(_success_kind(action), text=f"{action} submitted without waiting for the rollout")
         return EXIT_OK
     console.step(f"tracking the rollout of {ctx.release_name} (timeout {options.timeout:g}s)")
+    tracking_started = time.monotonic()
     try:
         outcome = rollout.track(_cluster(ctx), ctx.release_name, timeout=options.timeout)
     except KeyboardInterrupt:
@@ -226,6 +227,8 @@ def follow_rollout(ctx: Any, options: DeployOptions, notices: Notices, action: s
             "`lain wait` keeps following it, `lain rollback` goes back"
         )
         return EXIT_INTERRUPTED
+    if proc.is_verbose():
+        console.info(f"rollout tracked in {(time.monotonic() - tracking_started) * 1000:.0f} ms")
     if outcome.ok:
         console.success(f"{action} of {ctx.release_name} is ready ({outcome.duration:.1f}s): {outcome.verdict.summary}")
         show_summary(ctx, outcome)

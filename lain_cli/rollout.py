@@ -253,6 +253,9 @@ class ProgressPrinter:
             warnings = sorted({p.reason for p in workload.problems if not p.fatal})
             if warnings:
                 text += f" ({', '.join(warnings)})"
+            fatal = [p.reason for p in workload.problems if p.fatal]
+            if fatal:
+                text += f" [failed: {fatal[0]}]"
             if self._last.get(workload.label) != text:
                 self._last[workload.label] = text
                 self._emit(text)
@@ -367,34 +370,50 @@ class HookFollower:
         self._watch: Any = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._started = threading.Event()
 
     def __enter__(self) -> HookFollower:
         from lain_cli.watch import ReleaseWatch
 
         self._watch = ReleaseWatch(self.cluster, release_selector(self.release), kinds=("jobs", "pods"))
-        self._watch.start()
-        self._thread = threading.Thread(target=self._loop, name="hook-follower", daemon=True)
+        # Started off the main thread so helm starts at once; helm needs longer than
+        # kubectl to get to the hooks, and kubectl's watch lists before it watches.
+        self._thread = threading.Thread(target=self._run, name="hook-follower", daemon=True)
         self._thread.start()
         return self
+
+    def _run(self) -> None:
+        from lain_cli.errors import LainError
+
+        try:
+            self._watch.start()
+        except LainError as exc:
+            console.warn(f"cannot follow hook jobs: {exc.message}")
+            self._watch.error = exc
+            return
+        self._started.set()
+        self._loop()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._watch is not None and self._watch.error is None:
+        if self._started.is_set() and self._watch.error is None:
             self._final_sweep()
         # Give running `kubectl logs -f` a moment to print what the pod wrote last.
-        for thread in self._threads:
+        for thread in list(self._threads):
             thread.join(timeout=2)
-        for stream in self._streams:
+        for stream in list(self._streams):
             stream.stop()
         if self._watch is not None:
-            self._watch.stop()
+            self._watch.stop()  # also wakes the loop thread
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def hook_jobs(self) -> list[Obj]:
+        if not self._started.is_set():
+            return []
         return [j for j in self._watch.objects("jobs") if is_hook(j) and self._is_new(j)]
 
     def _is_new(self, obj: Obj) -> bool:
@@ -451,7 +470,10 @@ class HookFollower:
         from lain_cli import kube, proc, tools
 
         name = str(_meta(pod).get("name", ""))
-        self._followed.add(name)
+        with self._lock:
+            if name in self._followed:
+                return
+            self._followed.add(name)
         buffer = self.logs.setdefault(job, deque(maxlen=LOG_LINES))
         console.step(f"hook job {job}: pod {name} started, following its logs")
         argv = kube.logs_argv(
@@ -495,6 +517,8 @@ class HookFollower:
                 failed = self.aborted
         if failed is None:
             return None
+        if not self._started.is_set():
+            return failed
         job = next((j for j in self._watch.objects("jobs") if _meta(j).get("name") == failed.job), None)
         pods = [p for p in self._watch.objects("pods") if job is not None and _uid(job) in _owner_uids(p)]
         events = self._watch.events()

@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -156,6 +157,15 @@ def test_update_image_of_one_proc_leaves_the_rest_as_deployed(app: App) -> None:
     assert "unknown proc: nope" in unknown.stderr and "web" in unknown.stderr and "worker" in unknown.stderr
 
 
+def _finish(running: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
+    try:
+        return running.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        running.kill()
+        out, err = running.communicate()
+        raise AssertionError(f"lain did not finish in {timeout}s\nstdout:\n{out}\nstderr:\n{err}") from None
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -198,7 +208,7 @@ def test_ctrl_c_during_a_migration_leaves_helm_consistent(app: App) -> None:
     _helm_child(running.pid, time.monotonic() + 20)
     _wait_for_hook_pod(app)
     running.send_signal(signal.SIGINT)
-    _out, err = running.communicate(timeout=60)
+    _out, err = _finish(running)
     assert running.returncode == 130, err
     assert "interrupted" in err
     assert "release dummy is now failed (revision 2)" in err
@@ -222,7 +232,7 @@ def test_stuck_pending_upgrade_is_detected_and_recovered(app: App) -> None:
     helm_pid = _helm_child(running.pid, time.monotonic() + 20)
     _wait_for_hook_pod(app)
     os.kill(helm_pid, signal.SIGKILL)  # a deploy killed hard: helm leaves pending-upgrade
-    _out, err = running.communicate(timeout=60)
+    _out, err = _finish(running)
     assert running.returncode == 1, err
     assert "pending-upgrade (revision 2)" in err and "--force-unlock" in err
     app.write(base_values_of(app))
