@@ -62,7 +62,9 @@ def test_installed_wheel_renders_an_app_outside_the_checkout(wheel: Path, tmp_pa
 
     app = tmp_path / "dummy"
     shutil.copytree(REPO / "examples" / "dummy", app)
-    env = {**os.environ, "PYTHONPATH": "", "NO_COLOR": "1"}
+    # helm as `make setup` installed it for the tests (the new venv has none of its own)
+    helm = os.environ.get("LAIN_HELM") or str(Path(sys.prefix) / "bin" / "helm")
+    env = {**os.environ, "PYTHONPATH": "", "NO_COLOR": "1", "LAIN_HELM": helm}
     assert run([str(lain), "--version"], cwd=app, env=env).stdout.strip() == f"lain {__version__}"
     where = run([str(python), "-c", "from lain_cli import chart; print(chart.template_dir())"], cwd=app, env=env)
     assert Path(where.stdout.strip()) == site / "lain_cli" / "chart_template"
