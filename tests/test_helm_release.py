@@ -1,0 +1,62 @@
+"""Exact argv of the release operations per helm major (no binaries run)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lain_cli import helm
+from lain_cli.errors import ToolError
+
+CLUSTER = ["--kubeconfig", "/k", "--namespace", "ns"]
+
+
+def test_upgrade_helm3_waits_for_nothing_but_hooks() -> None:
+    argv = helm.upgrade_argv("helm", 3, "dummy", "/c/dummy", cluster_args=CLUSTER, description="lain deploy by a, image r:1", timeout=90)
+    assert argv == [
+        "helm", "upgrade", "dummy", "/c/dummy", "--install", *CLUSTER, "--reset-values",
+        "--description", "lain deploy by a, image r:1", "--timeout", "90s", "--history-max", "10",
+    ]
+    assert not any(a.startswith("--wait") or a == "--atomic" for a in argv)
+
+
+def test_upgrade_helm4_keeps_hook_only_wait_and_server_side_default() -> None:
+    argv = helm.upgrade_argv("helm", 4, "dummy", "/c/dummy", cluster_args=CLUSTER, timeout=300)
+    assert argv == [
+        "helm", "upgrade", "dummy", "/c/dummy", "--install", *CLUSTER, "--reset-values",
+        "--timeout", "300s", "--history-max", "10", "--wait=hookOnly",
+    ]
+    assert not any(a.startswith("--server-side") for a in argv)
+
+
+@pytest.mark.parametrize("major, flag", [(3, "--force"), (4, "--force-replace")])
+def test_upgrade_force_flag_per_major(major: int, flag: str) -> None:
+    assert helm.upgrade_argv("helm", major, "r", "/c", force=True)[-1] == flag
+
+
+@pytest.mark.parametrize("major, tail", [(3, []), (4, ["--wait=hookOnly"])])
+def test_rollback(major: int, tail: list[str]) -> None:
+    assert helm.rollback_argv("helm", major, "dummy", 3, cluster_args=CLUSTER, timeout=0.2) == [
+        "helm", "rollback", "dummy", "3", *CLUSTER, "--timeout", "1s", "--history-max", "10", *tail,
+    ]
+
+
+@pytest.mark.parametrize("major", [3, 4])
+def test_read_only_argv(major: int) -> None:
+    assert helm.history_argv("helm", major, "dummy", cluster_args=CLUSTER) == [
+        "helm", "history", "dummy", *CLUSTER, "--max", "256", "--output", "json"]
+    assert helm.get_values_argv("helm", major, "dummy", cluster_args=CLUSTER, revision=2) == [
+        "helm", "get", "values", "dummy", *CLUSTER, "--all", "--output", "json", "--revision", "2"]
+    assert helm.get_manifest_argv("helm", major, "dummy", cluster_args=CLUSTER) == [
+        "helm", "get", "manifest", "dummy", *CLUSTER]
+    assert helm.get_manifest_argv("helm", major, "dummy", hooks=True, revision=1) == [
+        "helm", "get", "hooks", "dummy", "--revision", "1"]
+
+
+def test_unsupported_major() -> None:
+    with pytest.raises(ToolError):
+        helm.upgrade_argv("helm", 2, "r", "/c")
+
+
+def test_release_not_found() -> None:
+    assert helm.release_not_found("Error: release: not found\n")
+    assert not helm.release_not_found("Error: Kubernetes cluster unreachable")
