@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from lain_cli.cli import GlobalOptions
 
 
+UNSUPPORTED = " - unsupported"
+
+
 @dataclass
 class VersionReport:
     lain: str
@@ -47,11 +50,29 @@ def collect(opts: GlobalOptions, include_cluster: bool) -> VersionReport:
             tool = tools.get_tool(name)
         except LainError as exc:
             report.warnings.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+            # a helm lain refuses is still worth showing, marked as such
+            setattr(report, name, _unsupported(name))
             continue
         setattr(report, name, f"{tool.version_text} ({tool.path})")
-    if include_cluster and report.kubectl:
+    if include_cluster and report.kubectl and not report.kubectl.endswith(UNSUPPORTED):
         _add_cluster(report, opts)
     return report
+
+
+def _unsupported(name: str) -> str | None:
+    """``vX.Y.Z (path) - unsupported`` for a tool that exists but that lain refuses, else None."""
+    from lain_cli import proc
+
+    try:
+        path = tools.find_executable(name)
+    except LainError:
+        return None
+    argv = [path, "version", "--short"] if name == "helm" else [path, "version", "--client"]
+    result = proc.run(argv, timeout=30, check=False)
+    version = tools.parse_version(result.stdout) if result.ok else None
+    if version is None:
+        return None
+    return f"v{'.'.join(map(str, version))} ({path}){UNSUPPORTED}"
 
 
 def _add_cluster(report: VersionReport, opts: GlobalOptions) -> None:
@@ -75,10 +96,28 @@ def _add_cluster(report: VersionReport, opts: GlobalOptions) -> None:
         report.warnings.append(f"cluster {cluster.name} unreachable: {tail}")
         return
     report.cluster = server
+    report.warnings += cluster_warnings(tools.kubectl().version, server)
+
+
+def cluster_warnings(kubectl_version: tuple[int, int, int], server: str) -> list[str]:
+    """What is wrong with this kubectl against a cluster reporting ``server`` (a gitVersion)."""
+    from lain_cli.lint import MIN_KUBE_VERSION
+
     server_v = tools.parse_version(server)
-    kubectl_v = tools.kubectl().version
-    if server_v and abs(server_v[1] - kubectl_v[1]) > 1:
-        report.warnings.append(
-            f"kubectl {tools.kubectl().version_text} and cluster {server} differ by more than one "
-            "minor version, which kubectl does not support"
+    if server_v is None:
+        return [f"cannot read the cluster's version {server!r}"]
+    warnings = []
+    kubectl_text = "v" + ".".join(map(str, kubectl_version))
+    # kubectl supports one minor version of skew either way with the API server
+    if server_v[0] != kubectl_version[0] or abs(server_v[1] - kubectl_version[1]) > 1:
+        warnings.append(
+            f"kubectl {kubectl_text} and cluster {server} differ by more than one minor version, "
+            "which kubectl does not support; use a kubectl within one minor version of the cluster"
         )
+    minimum = tuple(int(part) for part in MIN_KUBE_VERSION.split("."))
+    if server_v[:2] < minimum:
+        warnings.append(
+            f"cluster {server} is older than lain supports (Kubernetes {MIN_KUBE_VERSION}+); "
+            "the manifests lain renders may use APIs it lacks"
+        )
+    return warnings
