@@ -17,7 +17,7 @@ copyright = "2026, lain developers"
 version = release = __version__
 
 extensions: list[str] = []
-for optional in ("lain_values_ref", "lain_commands_ref"):
+for optional in ("lain_values_ref", "lain_commands_ref", "lain_clusters_ref"):
     if (Path(__file__).resolve().parent / "_ext" / f"{optional}.py").exists():
         extensions.append(optional)
 
