@@ -231,9 +231,8 @@ def follow_rollout(ctx: Any, options: DeployOptions, notices: Notices, action: s
         console.info(f"rollout tracked in {(time.monotonic() - tracking_started) * 1000:.0f} ms")
     if outcome.ok:
         console.success(f"{action} of {ctx.release_name} is ready ({outcome.duration:.1f}s): {outcome.verdict.summary}")
-        show_summary(ctx, outcome)
         notices.send(_success_kind(action), text=f"{action}: {outcome.verdict.summary}")
-        return EXIT_OK
+        return green_light(ctx, outcome)
     headline = "timed out" if outcome.timed_out else "failed"
     console.failure(f"rollout of {ctx.release_name} {headline}")
     for line in outcome.report:
@@ -247,10 +246,26 @@ def follow_rollout(ctx: Any, options: DeployOptions, notices: Notices, action: s
     return EXIT_FAILED
 
 
-def show_summary(ctx: Any, outcome: Any) -> None:
-    """The end of a successful deploy: per-workload lines (the status panel's hook point)."""
-    for workload in outcome.verdict.workloads:
-        console.info(f"{workload.component or workload.name}: {workload.progress_text}")
+def green_light(ctx: Any, outcome: Any) -> int:
+    """The end of a successful rollout (design.md §5.8): the live status panel on a
+    terminal; without one, the status summary (helm tests included when the app
+    declares ``tests``) and its verdict as the exit code (RED: 1)."""
+    from lain_cli import panel, status
+    from lain_cli.errors import LainError
+
+    try:
+        if console.interactive():
+            panel.run_live(ctx)
+            return EXIT_OK
+        report = status.collect(ctx, run_tests=bool(ctx.values.get("tests")))
+    except LainError as exc:
+        console.warn(f"could not check the green light: {exc.message}")
+        return EXIT_OK
+    panel.print_summary(report)
+    if report.verdict == status.RED:
+        console.failure(f"{ctx.release_name} rolled out, but the green light is red")
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def roll_back_after_failure(ctx: Any, options: DeployOptions, notices: Notices) -> None:

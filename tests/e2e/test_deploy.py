@@ -38,6 +38,8 @@ def _with(app: App, **changes: object) -> dict:
 def test_first_install_then_upgrade_streams_migration_logs(app: App) -> None:
     first = app.lain("deploy", "--timeout", "30s", check=0)
     assert "ready" in first.stderr
+    # no TTY: the status summary and its verdict end the deploy
+    assert "verdict: GREEN" in first.stdout
     assert app.image("web") == f"{REGISTRY}/dummy:{app.head()}"
     assert app.replicas("web") == 2
 
