@@ -11,7 +11,9 @@ from lain_cli.cli import GlobalOptions
 @click.argument("message", nargs=-1, required=True)
 @click.pass_obj
 def send_msg(opts: GlobalOptions, message: tuple[str, ...]) -> int:
-    """Post a message to the app's webhook (the app's `webhook`, else the cluster's).
+    """Post a message to the app's webhook.
+
+    The webhook is the app's `webhook` in values, else the cluster's.
 
     Several words are joined with spaces.  Exit 1 when the webhook did not
     take the message (unlike deploy notices, the message is the whole point).
