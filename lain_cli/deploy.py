@@ -250,9 +250,10 @@ def green_light(ctx: Any, outcome: Any) -> int:
     """The end of a successful rollout (design.md §5.8): the live status panel on a
     terminal; without one, the status summary (helm tests included when the app
     declares ``tests``) and its verdict as the exit code (RED: 1)."""
-    from lain_cli import panel, status
+    from lain_cli import panel, proc, status
     from lain_cli.errors import LainError
 
+    started = time.monotonic()
     try:
         if console.interactive():
             panel.run_live(ctx)
@@ -261,6 +262,8 @@ def green_light(ctx: Any, outcome: Any) -> int:
     except LainError as exc:
         console.warn(f"could not check the green light: {exc.message}")
         return EXIT_OK
+    if proc.is_verbose():
+        console.info(f"green light checked in {(time.monotonic() - started) * 1000:.0f} ms")
     panel.print_summary(report)
     if report.verdict == status.RED:
         console.failure(f"{ctx.release_name} rolled out, but the green light is red")
