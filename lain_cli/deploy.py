@@ -166,14 +166,20 @@ def run_helm(ctx: Any, argv: list[str], what: str) -> HelmRun:
 
     cluster = _cluster(ctx)
     console.step(f"helm {what} {ctx.release_name}")
+    failure = None
     with rollout.HookFollower(cluster, ctx.release_name) as follower:
         result, interrupted = proc.run_forwarding_interrupt(argv)
+        if follower.aborted is not None:
+            failure = follower.failure() or follower.aborted
+        elif not result.ok and not interrupted:
+            failure = follower.wait_for_failure(2.0)
+    if failure is not None:
+        # the log streams have drained now that the follower stopped
+        failure.logs = follower.logs_of(failure.job) or failure.logs
     if follower.aborted is not None:
-        failure = follower.failure()
         return HelmRun(False, False, rollout.hook_failure_report(failure or follower.aborted), result.stdout)
     if result.ok and not interrupted:
         return HelmRun(True, False, [], result.stdout)
-    failure = None if interrupted else follower.failure()
     if failure is not None:
         return HelmRun(False, False, rollout.hook_failure_report(failure), result.stdout)
     report = [f"helm {what} failed (exit {result.returncode})", *(f"  {ln}" for ln in stderr_tail(result.stdout))]

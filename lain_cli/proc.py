@@ -264,7 +264,13 @@ def run_forwarding_interrupt(
     interrupted = False
     while True:
         try:
-            child.wait()
+            # Short waits, not one long one: with other threads running, the OS may
+            # deliver SIGINT to one of them, and Python raises KeyboardInterrupt only
+            # once the main thread runs again.
+            try:
+                child.wait(0.1)
+            except subprocess.TimeoutExpired:
+                continue
             reader.join()
             break
         except KeyboardInterrupt:

@@ -497,6 +497,26 @@ class HookFollower:
         thread.start()
         self._threads.append(thread)
 
+    def logs_of(self, job: str) -> list[str]:
+        """The last log lines streamed from ``job``'s pods."""
+        with self._lock:
+            return list(self.logs.get(job, ()))[-LOG_LINES:]
+
+    def wait_for_failure(self, patience: float) -> HookFailure | None:
+        """The failed hook job, waiting up to ``patience`` seconds for the watch to
+        report it (helm can see a Job fail a moment before lain's watch does)."""
+        deadline = time.monotonic() + patience
+        while True:
+            since = self._watch.generation if self._started.is_set() else 0
+            failed = self.failure()
+            remaining = deadline - time.monotonic()
+            if failed is not None or remaining <= 0:
+                return failed
+            if self._started.is_set():
+                self._watch.wait_for_change(min(TICK, remaining), since=since)
+            else:
+                time.sleep(min(TICK, remaining))
+
     def failure(self, job_name: str | None = None) -> HookFailure | None:
         """The failed hook job (or the one the follower aborted), with events and last log lines."""
         if self.aborted is not None and job_name is None:
