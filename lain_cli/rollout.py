@@ -445,7 +445,7 @@ class HookFollower:
     def _loop(self) -> None:
         tracking = _tracking()
         tolerances = self.tolerances or tracking.Tolerances()
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self._watch.error is None:
             since = self._watch.generation
             jobs = self.hook_jobs()
             pods = self._watch.objects("pods")
