@@ -86,9 +86,10 @@ class App:
             )
         return result
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
+    def popen(self, *args: str, new_session: bool = False) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [LAIN, *args], cwd=self.root, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [LAIN, *args], cwd=self.root, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=new_session,
         )
 
     def history(self) -> list[dict[str, Any]]:

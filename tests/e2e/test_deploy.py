@@ -203,13 +203,18 @@ def _slow_hook(app: App) -> dict:
     return values
 
 
-def test_ctrl_c_during_a_migration_leaves_helm_consistent(app: App) -> None:
+@pytest.mark.parametrize("terminal", [False, True], ids=["lain-only", "process-group"])
+def test_ctrl_c_during_a_migration_leaves_helm_consistent(app: App, terminal: bool) -> None:
     app.lain("deploy", "--timeout", "30s", check=0)
     app.write(_slow_hook(app))
-    running = app.popen("deploy", "--timeout", "120s")
+    # a terminal's Ctrl-C goes to the whole foreground process group (lain and its kubectl watches)
+    running = app.popen("deploy", "--timeout", "120s", new_session=terminal)
     _helm_child(running.pid, time.monotonic() + 20)
     _wait_for_hook_pod(app)
-    running.send_signal(signal.SIGINT)
+    if terminal:
+        os.killpg(running.pid, signal.SIGINT)
+    else:
+        running.send_signal(signal.SIGINT)
     _out, err = _finish(running)
     assert running.returncode == 130, err
     assert "interrupted" in err
@@ -313,3 +318,23 @@ def _check_notices(tmp_path: Path, cluster: object, receiver: WebhookReceiver) -
     assert rollback["old_image"] == f"{REGISTRY}/dummy:{app.head()}"
     failure = next(b for b in bodies if b["kind"] == "deploy-failure")
     assert "ImagePullBackOff" in json.dumps(failure) or "ErrImagePull" in json.dumps(failure)
+
+
+def test_first_install_left_pending_is_unlocked(app: App) -> None:
+    values = copy.deepcopy(app.values)
+    migrate = values["jobs"]["migrate"]
+    migrate["annotations"]["helm.sh/hook"] = "pre-install,pre-upgrade"
+    migrate["podAnnotations"] = {"kubesim.lain.dev/duration": "60"}
+    app.write(values)
+    running = app.popen("deploy", "--timeout", "120s")
+    helm_pid = _helm_child(running.pid, time.monotonic() + 20)
+    _wait_for_hook_pod(app)
+    os.kill(helm_pid, signal.SIGKILL)
+    _out, err = _finish(running)
+    assert "pending-install (revision 1)" in err
+    migrate["podAnnotations"] = {}
+    app.write(values)
+    fixed = app.lain("deploy", "--force-unlock", "--timeout", "30s", check=0)
+    assert "marked revision 1 failed (it was pending-install)" in fixed.stderr
+    assert [h["status"] for h in app.history()][-1] == "deployed"
+    assert app.replicas("web") == 2
