@@ -102,15 +102,17 @@ def parse_timestamp(text: str | None) -> datetime | None:
         return None
 
 
-def started_containers(pod: Obj) -> bool:
-    """True once some container has run, so ``kubectl logs -f`` has something to follow."""
+def started_containers(pod: Obj) -> list[tuple[str, bool]]:
+    """``(container, is_init)`` for every container of ``pod`` that has run, in start
+    order (init containers first): those are the ones ``kubectl logs`` can read."""
     status = pod.get("status") or {}
-    for key in ("initContainerStatuses", "containerStatuses"):
+    started = []
+    for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
         for cs in status.get(key) or []:
             state = cs.get("state") or {}
-            if "running" in state or "terminated" in state or cs.get("lastState", {}).get("terminated"):
-                return True
-    return False
+            if "running" in state or "terminated" in state or (cs.get("lastState") or {}).get("terminated"):
+                started.append((str(cs.get("name", "")), is_init))
+    return started
 
 
 def events_about(events: Iterable[Obj], names: Iterable[str]) -> list[Obj]:
@@ -363,7 +365,7 @@ class HookFollower:
         self.tolerances = tolerances
         self.aborted: HookFailure | None = None
         self.logs: dict[str, deque[str]] = {}
-        self._followed: set[str] = set()
+        self._followed: set[tuple[str, str]] = set()  # (pod, container)
         self._threads: list[threading.Thread] = []
         self._streams: list[Any] = []
         self._stop = threading.Event()
@@ -422,11 +424,14 @@ class HookFollower:
         return created is None or created.timestamp() >= self.started_at.timestamp() - 1.5
 
     def _follow_started(self, jobs: Sequence[Obj], pods: Sequence[Obj]) -> None:
+        # One `kubectl logs -f` per container as it starts: following the whole pod
+        # would stop at a main container still waiting for its init containers.
         for pod in pods:
             job = job_of(pod, jobs)
-            name = str(_meta(pod).get("name", ""))
-            if job is not None and name not in self._followed and started_containers(pod):
-                self._follow(str(_meta(job).get("name")), pod)
+            if job is None:
+                continue
+            for container, is_init in started_containers(pod):
+                self._follow(str(_meta(job).get("name")), pod, container, is_init)
 
     def _final_sweep(self, patience: float = 1.0) -> None:
         """helm can finish a fast hook before the watch reports its pod: catch up on those."""
@@ -466,18 +471,21 @@ class HookFollower:
                         break
             self._watch.wait_for_change(TICK, since=since)
 
-    def _follow(self, job: str, pod: Obj) -> None:
+    def _follow(self, job: str, pod: Obj, container: str, is_init: bool) -> None:
         from lain_cli import kube, proc, tools
 
         name = str(_meta(pod).get("name", ""))
         with self._lock:
-            if name in self._followed:
+            if (name, container) in self._followed:
                 return
-            self._followed.add(name)
+            first = not any(pod_name == name for pod_name, _ in self._followed)
+            self._followed.add((name, container))
         buffer = self.logs.setdefault(job, deque(maxlen=LOG_LINES))
-        console.step(f"hook job {job}: pod {name} started, following its logs")
+        if first:
+            console.step(f"hook job {job}: pod {name} started, following its logs")
+        label = f"{job}:{container}" if is_init else job
         argv = kube.logs_argv(
-            tools.kubectl().path, self.cluster.kubectl_args(), pod=name, all_containers=True, prefix=False,
+            tools.kubectl().path, self.cluster.kubectl_args(), pod=name, container=container, prefix=False,
             follow=True,
         )
 
@@ -491,7 +499,7 @@ class HookFollower:
                 for line in stream.lines():
                     with self._lock:
                         buffer.append(line)
-                    console.info(f"[{job}] {line}")
+                    console.info(f"[{label}] {line}")
 
         thread = threading.Thread(target=pump, name=f"logs-{name}", daemon=True)
         thread.start()

@@ -82,5 +82,12 @@ def test_progress_printer_prints_changes_once_and_names_the_failure() -> None:
 def test_started_containers() -> None:
     pod = _pod_pull_not_found()
     assert not rollout.started_containers(pod)
+    assert rollout.started_containers(pod) == []
     pod["status"]["containerStatuses"][0]["state"] = {"terminated": {"exitCode": 0}}
-    assert rollout.started_containers(pod)
+    name = pod["status"]["containerStatuses"][0]["name"]
+    assert rollout.started_containers(pod) == [(name, False)]
+    pod["status"]["initContainerStatuses"] = [
+        {"name": "backup", "state": {"terminated": {"exitCode": 0}}},
+        {"name": "wait-db", "state": {"waiting": {"reason": "PodInitializing"}}},
+    ]
+    assert rollout.started_containers(pod) == [("backup", True), (name, False)]

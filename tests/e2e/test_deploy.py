@@ -54,6 +54,26 @@ def test_first_install_then_upgrade_streams_migration_logs(app: App) -> None:
     assert history[-1]["description"] == f"lain deploy by alice, image {REGISTRY}/dummy:{app.head()}"
 
 
+def test_hook_with_a_backup_init_container_streams_both_logs(app: App) -> None:
+    """The seed's migration shape: a backup init container, then the migration."""
+    app.lain("deploy", "--timeout", "30s", check=0)
+    values = copy.deepcopy(app.values)
+    migrate = values["jobs"]["migrate"]
+    migrate["initContainers"] = [{"name": "backup", "image": "ubuntu-python:latest", "command": ["sh", "-c", "dump"]}]
+    migrate["podAnnotations"] = {
+        "kubesim.lain.dev/logs-backup": "backup written to /jfs/backup/dummy/",
+        "kubesim.lain.dev/logs-migrate": "migrating 004_index\nmigrations done",
+        "kubesim.lain.dev/duration": "0.5",
+    }
+    app.write(values)
+    result = app.lain("deploy", "--timeout", "30s", check=0)
+    err = result.stderr
+    assert "[dummy-migrate:backup] backup written to /jfs/backup/dummy/" in err
+    assert "[dummy-migrate] migrating 004_index" in err
+    assert "[dummy-migrate] migrations done" in err
+    assert err.index("backup written") < err.index("migrating 004_index")
+
+
 def test_failing_hook_stops_the_deploy_with_name_reason_and_logs(app: App) -> None:
     app.lain("deploy", "--timeout", "30s", check=0)
     values = copy.deepcopy(app.values)
