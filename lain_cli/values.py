@@ -247,12 +247,15 @@ class Origins:
 # -- --set ------------------------------------------------------------------
 
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
-_FLOAT = re.compile(r"^[-+]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][-+]?\d+)$")
 _SEGMENT = re.compile(r"^(?P<key>(?:[^\[\]\\]|\\.)+)?(?P<idx>(?:\[\d+\])*)$")
 
 
 def typed_value(text: str) -> Any:
-    """``--set`` value typing: ints, floats, true/false, null, [a,b] lists; quotes keep strings."""
+    """``--set`` value typing, as helm's: ints, true/false, null, [a,b] lists; quotes keep strings.
+
+    Like helm, nothing becomes a float: ``3549e18`` is a git sha, not 3.549e21,
+    and ``0.5`` (a CPU quantity) works as the string Kubernetes accepts anyway.
+    """
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
@@ -265,8 +268,6 @@ def typed_value(text: str) -> Any:
         return None
     if _INT.match(text):
         return int(text)
-    if _FLOAT.match(text):
-        return float(text)
     return text
 
 

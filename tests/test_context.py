@@ -107,9 +107,16 @@ def test_set_values_are_typed(app: Path) -> None:
     assert web["replicaCount"] == 3
     assert web["command"] == ["x", "y"]
     assert ctx.values["env"]["DEBUG"] is True
-    assert ctx.values["env"]["RATIO"] == 0.5
+    assert ctx.values["env"]["RATIO"] == "0.5"
     assert ctx.values["env"]["ID"] == "007"
     assert ctx.values["ingresses"] == [{"host": "dummy", "deployName": "web", "paths": ["/api"]}]
+
+
+@pytest.mark.parametrize("sha", ["3549e18", "1234567", "0123abc"])
+def test_set_image_tag_that_looks_like_a_number_stays_the_tag(app: Path, sha: str) -> None:
+    ctx = load(sets=(f"imageTag={sha}",), tag=None)
+    assert ctx.image_tag == sha
+    assert ctx.images["deployments"]["web"] == f"registry.example.com/team/dummy:{sha}"
 
 
 def test_appname_override_makes_a_separate_app(app: Path) -> None:

@@ -77,8 +77,9 @@ def test_finalize_turns_empty_procs_into_mappings_and_drops_nulls() -> None:
         ("3", 3),
         ("-2", -2),
         ("0123", "0123"),  # leading zero: a tag or an id, not a number
-        ("1.5", 1.5),
-        ("1e3", 1000.0),
+        ("1.5", "1.5"),  # like helm: no floats
+        ("1e3", "1e3"),
+        ("3549e18", "3549e18"),  # a git short sha, not a number
         ("true", True),
         ("false", False),
         ("null", None),
