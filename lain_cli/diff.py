@@ -3,6 +3,8 @@
 Both sides are parsed objects: what ``helm template`` renders now, and what the
 deployed revision applied (``helm get manifest`` plus ``helm get hooks``).  Each
 object is dumped the same way (sorted keys) and compared with a unified diff.
+lain's per-deploy bookkeeping annotations (who deployed, the git revision, the
+values checksum) are left out of the comparison: they change on every deploy.
 Secret ``data``/``stringData`` values never appear: every value is replaced by
 ``***`` on both sides, marked ``(changed)`` where old and new differ, so a
 diff says *which* keys change without saying to what.
@@ -18,6 +20,9 @@ from typing import Any
 
 MASK = "***"
 SECRET_FIELDS = ("data", "stringData")
+# Bookkeeping lain writes on every deploy (who, which commit, values checksum):
+# they always differ, so comparing them would make every workload look changed.
+BOOKKEEPING_ANNOTATIONS = ("lain.dev/git-revision", "lain.dev/deployed-by", "lain.dev/values-checksum")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,17 @@ def mask_secrets(
     return old_c, new_c
 
 
+def drop_bookkeeping(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``obj`` without lain's per-deploy annotations (in place; ``obj`` is a private copy)."""
+    annotations = ((obj or {}).get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict):
+        for key in BOOKKEEPING_ANNOTATIONS:
+            annotations.pop(key, None)
+        if not annotations:
+            del obj["metadata"]["annotations"]  # type: ignore[index]
+    return obj
+
+
 def dump(obj: Mapping[str, Any] | None) -> list[str]:
     """A stable YAML rendering (sorted keys) as lines."""
     if obj is None:
@@ -101,6 +117,7 @@ def diff_objects(
     diffs = []
     for key in sorted(set(old_index) | set(new_index)):
         old, new = mask_secrets(old_index.get(key), new_index.get(key))
+        old, new = drop_bookkeeping(old), drop_bookkeeping(new)
         old_lines, new_lines = dump(old), dump(new)
         if old_lines == new_lines:
             continue

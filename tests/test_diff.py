@@ -47,3 +47,27 @@ def test_added_secret_masked() -> None:
     diffs = diff.diff_objects([], [_secret(K="dG9wc2VjcmV0")])
     assert diffs[0].change == "added"
     assert "dG9wc2VjcmV0" not in "\n".join(diffs[0].lines)
+
+
+def _annotated(image: str, user: str, checksum: str, **extra: str) -> dict:
+    obj = _deploy(image)
+    obj["metadata"]["annotations"] = {
+        "lain.dev/deployed-by": user, "lain.dev/git-revision": f"rev-{user}", "lain.dev/values-checksum": checksum,
+        **extra,
+    }
+    return obj
+
+
+def test_per_deploy_bookkeeping_alone_is_no_change() -> None:
+    old = _annotated("a:1", "alice", "c1")
+    assert diff.diff_objects([old], [_annotated("a:1", "bob", "c2")]) == []
+    assert old["metadata"]["annotations"]["lain.dev/deployed-by"] == "alice"  # inputs untouched
+
+
+def test_bookkeeping_is_left_out_of_a_real_change() -> None:
+    diffs = diff.diff_objects(
+        [_annotated("a:1", "alice", "c1", team="x")], [_annotated("a:2", "bob", "c2", team="y")]
+    )
+    text = "\n".join(diffs[0].lines)
+    assert "a:2" in text and "team: y" in text
+    assert "lain.dev/" not in text
