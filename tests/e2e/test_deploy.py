@@ -283,10 +283,13 @@ def test_diff_exit_codes(app: App) -> None:
     assert "+ Deployment dummy-web (added)" in new.stdout
     app.lain("deploy", "--timeout", "30s", check=0)
     app.lain("diff", check=0)
+    deployed_tag = app.head()
     app.write(_with(app, deployments__web__replicaCount=4))
-    changed = app.lain("diff", check=2)
+    # Same image as deployed: only web changes; the worker's new values checksum is no change.
+    changed = app.lain("diff", "--set", f"imageTag={deployed_tag}", check=2)
     assert "~ Deployment dummy-web (changed)" in changed.stdout
     assert "-  replicas: 2" in changed.stdout and "+  replicas: 4" in changed.stdout
+    assert "dummy-worker" not in changed.stdout
     broken = app.env["LAIN_CLUSTERS_DIR"]
     (Path(broken) / "sim.yaml").write_text("kubeconfig: /nonexistent/kubeconfig\nnamespace: default\n")
     app.lain("diff", check=1)
