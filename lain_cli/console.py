@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from typing import Any, TextIO
 
 _color: bool | None = None
 _json_output = False
+# Hook-log followers and watches print from threads: one write per line, under a lock.
+_write_lock = threading.Lock()
 
 _STYLES = {"step": "36", "ok": "32", "warn": "33", "error": "31", "dim": "2"}
 
@@ -62,8 +65,10 @@ def _paint(text: str, style: str, stream: TextIO) -> str:
 def _emit(prefix: str, message: str, style: str) -> None:
     stream = sys.stderr
     stamp = "" if is_tty(stream) else time.strftime("%H:%M:%S ")
-    for line in message.splitlines() or [""]:
-        print(f"{stamp}{_paint(prefix, style, stream)}{line}", file=stream, flush=True)
+    text = "".join(f"{stamp}{_paint(prefix, style, stream)}{line}\n" for line in message.splitlines() or [""])
+    with _write_lock:
+        stream.write(text)
+        stream.flush()
 
 
 def step(message: str) -> None:

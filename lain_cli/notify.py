@@ -566,6 +566,9 @@ def webhook_for(values: Mapping[str, Any] | None, cluster: Any) -> Webhook | Non
     return hook if hook.applies_to(cluster_name) else None
 
 
+_told_no_webhook: set[tuple[str, str]] = set()
+
+
 def send_event(ctx: Any, event: Event, **send_options: Any) -> bool:
     """Send ``event`` to the webhook of ``ctx`` (an AppContext); False if none or it failed.
 
@@ -581,6 +584,9 @@ def send_event(ctx: Any, event: Event, **send_options: Any) -> bool:
         console.warn(f"no notice sent: {exc.message}")
         return False
     if hook is None:
-        console.info(f"no webhook configured for {event.app} on {event.cluster}: no notice sent")
+        # Said once per run: a deploy sends several notices.
+        if (event.app, event.cluster) not in _told_no_webhook:
+            _told_no_webhook.add((event.app, event.cluster))
+            console.info(f"no webhook configured for {event.app} on {event.cluster}: no notices sent")
         return False
     return send(hook, event, **send_options)
