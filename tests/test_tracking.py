@@ -386,14 +386,14 @@ def test_short_status_of_a_failed_init_container_with_restart_policy_never():
 WORKLOAD_CASES = [
     # fixture, now, state, progress, current pods, old pods, [(kind, container, reason, fatal)]
     ("deployment-rollout-complete", NOW, State.READY, "3/3 ready, 3/3 updated", 3, 1, []),
-    ("deployment-rollout-midway", NOW, State.PROGRESSING, "1/2 ready, 2/2 updated, 2 old", 2, 2, []),
-    ("deployment-progress-deadline", NOW, State.FAILED, "2/2 ready, 1/2 updated, 2 old", 1, 2,
+    ("deployment-rollout-midway", NOW, State.PROGRESSING, "1/2 ready, 2/2 updated, 2 old still running", 2, 2, []),
+    ("deployment-progress-deadline", NOW, State.FAILED, "0/2 ready, 1/2 updated, 2 old still running", 1, 2,
      [("Deployment", None, "ProgressDeadlineExceeded", True), ("Pod", "web", "NotReady", True)]),
-    ("deployment-image-not-found", NOW, State.FAILED, "3/3 ready, 1/3 updated, 3 old", 1, 3,
+    ("deployment-image-not-found", NOW, State.FAILED, "0/3 ready, 1/3 updated, 3 old still running", 1, 3,
      [("Pod", "web", "ErrImagePull", True)]),
-    ("deployment-replica-failure", at("09:59:50"), State.PROGRESSING, "2/2 ready, 0/2 updated, 2 old", 0, 2,
+    ("deployment-replica-failure", at("09:59:50"), State.PROGRESSING, "0/2 ready, 0/2 updated, 2 old still running", 0, 2,
      [("Deployment", None, "FailedCreate", False)]),
-    ("deployment-replica-failure", at("09:59:51"), State.FAILED, "2/2 ready, 0/2 updated, 2 old", 0, 2,
+    ("deployment-replica-failure", at("09:59:51"), State.FAILED, "0/2 ready, 0/2 updated, 2 old still running", 0, 2,
      [("Deployment", None, "FailedCreate", True)]),
     ("statefulset-update-crashing", NOW, State.FAILED, "2/3 ready, 1/3 updated", 1, 2,
      [("Pod", "web", "CrashLoopBackOff", True)]),
@@ -460,7 +460,7 @@ def test_deployment_not_yet_observed_counts_no_pod_as_current():
 
     result = workload_of("deployment-rollout-midway", patch=bump)
     assert (result.state, result.pods, len(result.old_pods), result.progress_text) == (
-        State.PROGRESSING, [], 4, "1/2 ready, 2/2 updated, 2 old, waiting for the controller")
+        State.PROGRESSING, [], 4, "1/2 ready, 2/2 updated, 2 old still running, waiting for the controller")
 
 
 def test_stale_progress_deadline_of_the_previous_generation_is_ignored():
@@ -590,7 +590,7 @@ def test_release_progressing_names_what_it_waits_for():
                                workload_of("statefulset-ready")])
     assert verdict.state is State.PROGRESSING
     assert verdict.summary == (
-        "progressing: 1/3 workloads ready; waiting for web (1/2 ready, 2/2 updated, 2 old), "
+        "progressing: 1/3 workloads ready; waiting for web (1/2 ready, 2/2 updated, 2 old still running), "
         "migrate (0/1 complete, 1 active, 1 failed (backoff limit 6))"
     )
     assert summary(verdict.problems) == [("Pod", "migrate", "Error", False)]

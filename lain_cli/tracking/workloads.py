@@ -174,9 +174,12 @@ def _deployment(obj: Obj, pods: Sequence[Obj], now: datetime, tol: Tolerances,
     problems += _replaced_by_controller(current_statuses)
 
     complete = observed and updated >= desired and total <= updated and available >= updated
-    text = f"{ready}/{desired} ready, {updated}/{desired} updated"
+    # Progress of the new version: old pods still serving are counted apart, so a
+    # rollout whose new pods fail does not read as "2/2 ready".
+    new_ready = sum(1 for p in current_statuses if p.ready) if rs_name is not None else ready
+    text = f"{new_ready}/{desired} ready, {updated}/{desired} updated"
     if total > updated:
-        text += f", {total - updated} old"
+        text += f", {total - updated} old still running"
     if not observed:
         text += ", waiting for the controller"
     return WorkloadStatus(
