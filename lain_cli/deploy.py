@@ -14,12 +14,12 @@ import copy
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lain_cli import console, release
-from lain_cli.errors import EXIT_FAILED, EXIT_OK, OperationFailed, UsageError
+from lain_cli.errors import EXIT_FAILED, EXIT_OK, LainError, OperationFailed, UsageError
 
 EXIT_INTERRUPTED = 130
 
@@ -31,6 +31,47 @@ class DeployOptions:
     build: bool = False
     force_unlock: bool = False
     rollback_on_failure: bool = False
+    journal: Journal | None = None  # set for --json: what happened, printed at the end
+
+
+@dataclass
+class Journal:
+    """What a release command did, for ``--json`` (CI): each notice-worthy event
+    in order, the images, the green-light report, and the outcome.
+
+    With a journal the command prints one JSON document on stdout at the end and
+    no live panel or status summary (progress lines still go to stderr).
+    """
+
+    action: str = ""
+    old_image: str = ""
+    new_image: str = ""
+    started: float = field(default_factory=time.monotonic)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    status: dict[str, Any] | None = None
+
+    def record(self, kind: str, text: str, details: Sequence[str], plan: Plan) -> None:
+        if kind == "deploy-start" or not self.action:
+            self.action, self.old_image, self.new_image = plan.action, plan.old_image, plan.new_image
+        self.events.append({"kind": kind, "text": text, "details": list(details)})
+
+    def document(self, ctx: Any, exit_code: int) -> dict[str, Any]:
+        result = {EXIT_OK: "succeeded", EXIT_INTERRUPTED: "interrupted"}.get(exit_code, "failed")
+        return {
+            "schemaVersion": 1,
+            "action": self.action,
+            "app": ctx.appname,
+            "release": ctx.release_name,
+            "cluster": ctx.cluster.name,
+            "namespace": ctx.namespace,
+            "oldImage": self.old_image,
+            "newImage": self.new_image,
+            "result": result,
+            "exitCode": exit_code,
+            "durationSeconds": round(time.monotonic() - self.started, 3),
+            "events": self.events,
+            "status": self.status,
+        }
 
 
 @dataclass
@@ -42,6 +83,22 @@ class Plan:
     new_image: str
     old_tag: str
     started: float
+
+
+def reported(ctx: Any, journal: Journal | None, run: Callable[[], int]) -> int:
+    """Run a release command; with a journal (``--json``) print its document at the
+    end, also when it fails with an error (the error is then re-raised)."""
+    if journal is None:
+        return run()
+    try:
+        code = run()
+    except LainError as exc:
+        doc = journal.document(ctx, exc.exit_code)
+        doc["error"] = {"message": exc.message, "hint": exc.hint, "details": exc.details}
+        console.out_json(doc)
+        raise
+    console.out_json(journal.document(ctx, code))
+    return code
 
 
 # ---------------------------------------------------------------- small helpers
@@ -77,9 +134,10 @@ def git_log_between(repo: Path, old_tag: str, new_revision: str, limit: int = 20
 class Notices:
     """Webhook notices sent in the background: a slow or dead webhook never slows a deploy."""
 
-    def __init__(self, ctx: Any, plan: Plan) -> None:
+    def __init__(self, ctx: Any, plan: Plan, journal: Journal | None = None) -> None:
         self.ctx = ctx
         self.plan = plan
+        self.journal = journal
         self._threads: list[threading.Thread] = []
         self._git_log: tuple[str, ...] | None = None
 
@@ -91,6 +149,8 @@ class Notices:
     def send(self, kind: str, text: str = "", details: Sequence[str] = ()) -> None:
         from lain_cli import notify
 
+        if self.journal is not None:
+            self.journal.record(kind, text, details, self.plan)
         finished = kind != "deploy-start"
         event = notify.Event(
             kind=kind,  # type: ignore[arg-type]
@@ -238,7 +298,7 @@ def follow_rollout(ctx: Any, options: DeployOptions, notices: Notices, action: s
     if outcome.ok:
         console.success(f"{action} of {ctx.release_name} is ready ({outcome.duration:.1f}s): {outcome.verdict.summary}")
         notices.send(_success_kind(action), text=f"{action}: {outcome.verdict.summary}")
-        return green_light(ctx, outcome)
+        return green_light(ctx, outcome, options.journal)
     headline = "timed out" if outcome.timed_out else "failed"
     console.failure(f"rollout of {ctx.release_name} {headline}")
     for line in outcome.report:
@@ -252,16 +312,17 @@ def follow_rollout(ctx: Any, options: DeployOptions, notices: Notices, action: s
     return EXIT_FAILED
 
 
-def green_light(ctx: Any, outcome: Any) -> int:
+def green_light(ctx: Any, outcome: Any, journal: Journal | None = None) -> int:
     """The end of a successful rollout (design.md §5.8): the live status panel on a
     terminal; without one, the status summary (helm tests included when the app
-    declares ``tests``) and its verdict as the exit code (RED: 1)."""
+    declares ``tests``) and its verdict as the exit code (RED: 1).  With a journal
+    (``--json``) the report goes into it instead of being printed."""
     from lain_cli import panel, proc, status
     from lain_cli.errors import LainError
 
     started = time.monotonic()
     try:
-        if console.interactive():
+        if console.interactive() and journal is None:
             panel.run_live(ctx)
             return EXIT_OK
         report = status.collect(ctx, run_tests=bool(ctx.values.get("tests")))
@@ -270,7 +331,10 @@ def green_light(ctx: Any, outcome: Any) -> int:
         return EXIT_OK
     if proc.is_verbose():
         console.info(f"green light checked in {(time.monotonic() - started) * 1000:.0f} ms")
-    panel.print_summary(report)
+    if journal is not None:
+        journal.status = report.as_dict()
+    else:
+        panel.print_summary(report)
     if report.verdict == status.RED:
         console.failure(f"{ctx.release_name} rolled out, but the green light is red")
         return EXIT_FAILED
@@ -286,7 +350,7 @@ def roll_back_after_failure(ctx: Any, options: DeployOptions, notices: Notices) 
     console.step(f"rolling back to revision {target.number} (--rollback-on-failure)")
     stamp = release.stamp_of(history, target)
     plan = Plan("rollback", notices.plan.new_image, stamp.image if stamp else "", "", time.monotonic())
-    back = Notices(ctx, plan)
+    back = Notices(ctx, plan, options.journal)
     rolled = perform_rollback(ctx, target.number, options, back)
     back.flush()
     if rolled == EXIT_OK:
@@ -317,7 +381,7 @@ def deploy(ctx: Any, options: DeployOptions) -> int:
     values = ctx.chart_values()
     images = release.flat_images(values["lain"]["images"])
     plan = Plan("deploy", old_stamp.image if old_stamp else "", new_image, _tag_of(old_stamp.image) if old_stamp else "", started)
-    notices = Notices(ctx, plan)
+    notices = Notices(ctx, plan, options.journal)
     notices.send("deploy-start")
     description = release.describe("deploy", ctx.user, images, new_image)
     tool = tools.helm()
@@ -406,7 +470,7 @@ def update_image(ctx: Any, procs: Sequence[str], options: DeployOptions) -> int:
         _tag_of(changes[0][1]),
         started,
     )
-    notices = Notices(ctx, plan)
+    notices = Notices(ctx, plan, options.journal)
     notices.send("deploy-start", text=f"update-image {' '.join(procs)}")
     for proc, old, new in changes:
         console.info(f"{proc}: {old} -> {new}")
@@ -457,7 +521,7 @@ def rollback(ctx: Any, revision: int | None, options: DeployOptions) -> int:
         "",
         time.monotonic(),
     )
-    notices = Notices(ctx, plan)
+    notices = Notices(ctx, plan, options.journal)
     try:
         return perform_rollback(ctx, target.number, options, notices)
     finally:
@@ -473,20 +537,29 @@ def perform_rollback(ctx: Any, revision: int, options: DeployOptions, notices: N
         timeout=options.timeout,
     )
     run = run_helm(ctx, argv, f"rollback to {revision}")
-    follow_options = DeployOptions(timeout=options.timeout, wait=options.wait)
+    follow_options = DeployOptions(timeout=options.timeout, wait=options.wait, journal=options.journal)
     return finish(ctx, follow_options, notices, run, "rollback", None)
 
 
 # ---------------------------------------------------------------- wait
 
 
-def wait(ctx: Any, timeout: float, on_progress: Callable[[str], None] | None = None) -> int:
+def wait(
+    ctx: Any,
+    timeout: float,
+    on_progress: Callable[[str], None] | None = None,
+    journal: Journal | None = None,
+) -> int:
     """Block until every workload of the release is ready (jobs complete); 1 on failure or timeout."""
     from lain_cli import rollout
 
     cluster = _cluster(ctx)
     printer = rollout.ProgressPrinter(on_progress)
     outcome = rollout.track(cluster, ctx.release_name, timeout=timeout, printer=printer)
+    if journal is not None:
+        journal.action = "wait"
+        kind = "ready" if outcome.ok else ("timed-out" if outcome.timed_out else "failed")
+        journal.events.append({"kind": kind, "text": outcome.verdict.summary, "details": list(outcome.report)})
     if outcome.ok:
         console.success(f"{ctx.release_name} is ready: {outcome.verdict.summary}")
         return EXIT_OK

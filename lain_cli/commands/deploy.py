@@ -33,6 +33,7 @@ def deploy(
     Example:
       lain deploy --build
       lain deploy --set imageTag=3f2a9c1 --rollback-on-failure
+      lain --json deploy > result.json   # CI: progress on stderr, the outcome as JSON
     """
     from lain_cli import deploy as flow
     from lain_cli.context import load_app_context
@@ -43,6 +44,7 @@ def deploy(
         build=build,
         force_unlock=force_unlock,
         rollback_on_failure=rollback_on_failure,
+        journal=flow.Journal() if opts.json else None,
     )
     ctx = load_app_context(opts, sets=sets)
-    return flow.deploy(ctx, options)
+    return flow.reported(ctx, options.journal, lambda: flow.deploy(ctx, options))

@@ -22,7 +22,7 @@ def history(opts: GlobalOptions) -> int:
     from lain_cli.deploy import image_sections
     from lain_cli.errors import OperationFailed
 
-    ctx = load_app_context(opts)
+    ctx = load_app_context(opts, need_image=False)
     revisions = release.read_history(ctx.cluster, ctx.release_name)
     if not revisions:
         raise OperationFailed(

@@ -26,6 +26,8 @@ def rollback(opts: GlobalOptions, revision: int | None, wait: bool, timeout: str
     from lain_cli import deploy as flow
     from lain_cli.context import load_app_context
 
-    options = flow.DeployOptions(timeout=flow.parse_duration(timeout), wait=wait)
-    ctx = load_app_context(opts)
-    return flow.rollback(ctx, revision, options)
+    options = flow.DeployOptions(
+        timeout=flow.parse_duration(timeout), wait=wait, journal=flow.Journal() if opts.json else None
+    )
+    ctx = load_app_context(opts, need_image=False)
+    return flow.reported(ctx, options.journal, lambda: flow.rollback(ctx, revision, options))

@@ -29,6 +29,9 @@ def update_image(
     from lain_cli import deploy as flow
     from lain_cli.context import load_app_context
 
-    options = flow.DeployOptions(timeout=flow.parse_duration(timeout), wait=wait, force_unlock=force_unlock)
+    options = flow.DeployOptions(
+        timeout=flow.parse_duration(timeout), wait=wait, force_unlock=force_unlock,
+        journal=flow.Journal() if opts.json else None,
+    )
     ctx = load_app_context(opts, sets=sets)
-    return flow.update_image(ctx, procs, options)
+    return flow.reported(ctx, options.journal, lambda: flow.update_image(ctx, procs, options))

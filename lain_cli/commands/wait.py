@@ -24,5 +24,6 @@ def wait(opts: GlobalOptions, timeout: str) -> int:
     from lain_cli.context import load_app_context
 
     seconds = flow.parse_duration(timeout)
-    ctx = load_app_context(opts)
-    return flow.wait(ctx, seconds)
+    ctx = load_app_context(opts, need_image=False)
+    journal = flow.Journal() if opts.json else None
+    return flow.reported(ctx, journal, lambda: flow.wait(ctx, seconds, journal=journal))

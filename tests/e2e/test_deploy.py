@@ -361,3 +361,32 @@ def test_first_install_left_pending_is_unlocked(app: App) -> None:
     assert "marked revision 1 failed (it was pending-install)" in fixed.stderr
     assert [h["status"] for h in app.history()][-1] == "deployed"
     assert app.replicas("web") == 2
+
+
+def test_json_results_for_ci(app: App) -> None:
+    first = app.lain("--json", "deploy", "--timeout", "30s", check=0)
+    doc = json.loads(first.stdout)  # stdout holds exactly one JSON document
+    assert (doc["schemaVersion"], doc["action"], doc["app"], doc["release"]) == (1, "deploy", "dummy", "dummy")
+    assert (doc["result"], doc["exitCode"], doc["oldImage"]) == ("succeeded", 0, "")
+    assert doc["newImage"] == f"{REGISTRY}/dummy:{app.head()}"
+    assert [e["kind"] for e in doc["events"]] == ["deploy-start", "deploy-success"]
+    assert doc["status"]["verdict"] == "GREEN"
+    assert "tracking the rollout" in first.stderr  # progress still on stderr
+
+    app.write(_with(app, deployments__web__imageTag="notfound"))
+    failed = json.loads(app.lain("--json", "deploy", "--timeout", "60s", check=1).stdout)
+    assert (failed["result"], failed["exitCode"], failed["status"]) == ("failed", 1, None)
+    failure = failed["events"][-1]
+    assert failure["kind"] == "deploy-failure"
+    assert any("ErrImagePull" in line or "ImagePullBackOff" in line for line in failure["details"])
+
+    waited = json.loads(app.lain("--json", "wait", "--timeout", "20s", check=1).stdout)
+    assert (waited["action"], waited["result"], waited["events"][0]["kind"]) == ("wait", "failed", "failed")
+
+    back = json.loads(app.lain("--json", "rollback", "--timeout", "30s", check=0).stdout)
+    assert (back["action"], back["result"]) == ("rollback", "succeeded")
+    assert back["newImage"] == doc["newImage"]
+    assert [e["kind"] for e in back["events"]] == ["rollback"]
+
+    error = app.lain("--json", "rollback", "--revision", "99", check=2)
+    assert json.loads(error.stdout)["error"]["message"] == "release dummy has no revision 99"
