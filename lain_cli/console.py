@@ -92,6 +92,20 @@ def failure(message: str) -> None:
     _emit("✗ ", message, "error")
 
 
+def short_age(seconds: float | None, unknown: str = "-") -> str:
+    """A compact age like kubectl's: ``45s``, ``5m``, ``2h``, ``3d`` (``unknown`` for None)."""
+    if seconds is None:
+        return unknown
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
 def out(text: str = "") -> None:
     """Result text for stdout."""
     print(text, flush=True)

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from lain_cli import console
 from lain_cli import status as st
 
 LOG_SCAN_EVERY = 10.0
@@ -28,19 +29,6 @@ HTTP_CHECK_EVERY = 5.0
 MIN_REDRAW = 0.5
 MAX_REDRAW = 1.0
 WATCH_KINDS = ("deployments", "statefulsets", "replicasets", "jobs", "cronjobs", "pods")
-
-
-def human_age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
 
 
 # ---------------------------------------------------------------- plain summary
@@ -57,7 +45,7 @@ def summary_lines(report: st.StatusReport) -> list[str]:
         out.append("pods:")
         for pod in report.pods:
             out.append(
-                f"  {pod.name:<40} {pod.status:<18} restarts {pod.restarts:<3} age {human_age(pod.age_seconds):<5} "
+                f"  {pod.name:<40} {pod.status:<18} restarts {pod.restarts:<3} age {console.short_age(pod.age_seconds):<5} "
                 f"node {pod.node or '-'}"
             )
             if pod.reason and pod.state not in ("ready", "succeeded"):
@@ -184,7 +172,7 @@ def render(report: st.StatusReport, *, footer: str = "", max_pod_lines: int | No
 
     pods = Table(title="pods", title_justify="left", box=None, padding=(0, 2))
     shown, hidden = pods_to_show(report.pods, max_pod_lines)
-    rows = [(pod.name, pod.status, str(pod.restarts), human_age(pod.age_seconds), pod.node or "-") for pod in shown]
+    rows = [(pod.name, pod.status, str(pod.restarts), console.short_age(pod.age_seconds), pod.node or "-") for pod in shown]
     for i, title in enumerate(("pod", "status", "restarts", "age", "node")):
         widest = max([len(title), *(len(row[i]) for row in rows)])
         pods.add_column(title, no_wrap=True, min_width=widest, justify="right" if i in (2, 3) else "left")

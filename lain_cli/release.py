@@ -213,16 +213,10 @@ def detect_lock(history: Sequence[Revision], now: datetime, stale_after: float, 
 
 
 def humanize_age(seconds: float | None) -> str:
-    if seconds is None:
-        return "an unknown time"
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
+    """How long ago, for messages: ``3s``, ``5m`` ... or "an unknown time"."""
+    from lain_cli import console
+
+    return console.short_age(seconds, unknown="an unknown time")
 
 
 def utcnow() -> datetime:
