@@ -361,7 +361,6 @@ def roll_back_after_failure(ctx: Any, options: DeployOptions, notices: Notices) 
 
 
 def deploy(ctx: Any, options: DeployOptions) -> int:
-    from lain_cli import chart, helm, tools
 
     cluster = _cluster(ctx)
     started = time.monotonic()
@@ -384,15 +383,33 @@ def deploy(ctx: Any, options: DeployOptions) -> int:
     notices = Notices(ctx, plan, options.journal)
     notices.send("deploy-start")
     description = release.describe("deploy", ctx.user, images, new_image)
+    previous_good = previous.number if previous else None
+    return upgrade(ctx, options, notices, values, description, "deploy", previous_good)
+
+
+def upgrade(
+    ctx: Any,
+    options: DeployOptions,
+    notices: Notices,
+    values: dict[str, Any],
+    description: str,
+    action: str,
+    previous_good: int | None,
+) -> int:
+    """``helm upgrade --install`` of the built-in chart with ``values``, then the
+    shared tail (track, report, notify).  Notices are flushed on every path."""
+    from lain_cli import chart, helm, tools
+
     tool = tools.helm()
+    what = "upgrade --install" if action == "deploy" else "upgrade"
     try:
         with chart.staged_chart(ctx.release_name, ctx.image_tag, values) as chart_dir:
             argv = helm.upgrade_argv(
                 tool.path, tool.major, ctx.release_name, chart_dir,
-                cluster_args=cluster.helm_args(), description=description, timeout=options.timeout,
+                cluster_args=_cluster(ctx).helm_args(), description=description, timeout=options.timeout,
             )
-            run = run_helm(ctx, argv, "upgrade --install")
-        return finish(ctx, options, notices, run, "deploy", previous.number if previous else None)
+            run = run_helm(ctx, argv, what)
+        return finish(ctx, options, notices, run, action, previous_good)
     finally:
         notices.flush()
 
@@ -431,7 +448,6 @@ def image_sections(ctx: Any) -> dict[str, str]:
 
 def update_image(ctx: Any, procs: Sequence[str], options: DeployOptions) -> int:
     """Roll the new image to ``procs`` only: every other value stays exactly as deployed."""
-    from lain_cli import chart, helm, tools
 
     cluster = _cluster(ctx)
     sections = image_sections(ctx)
@@ -475,17 +491,7 @@ def update_image(ctx: Any, procs: Sequence[str], options: DeployOptions) -> int:
     for proc, old, new in changes:
         console.info(f"{proc}: {old} -> {new}")
     description = release.describe("update-image", ctx.user, new_flat)
-    tool = tools.helm()
-    try:
-        with chart.staged_chart(ctx.release_name, ctx.image_tag, values) as chart_dir:
-            argv = helm.upgrade_argv(
-                tool.path, tool.major, ctx.release_name, chart_dir,
-                cluster_args=cluster.helm_args(), description=description, timeout=options.timeout,
-            )
-            run = run_helm(ctx, argv, "upgrade")
-        return finish(ctx, options, notices, run, "update-image", previous.number)
-    finally:
-        notices.flush()
+    return upgrade(ctx, options, notices, values, description, "update-image", previous.number)
 
 
 # ---------------------------------------------------------------- rollback
