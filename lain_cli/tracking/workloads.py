@@ -174,9 +174,13 @@ def _deployment(obj: Obj, pods: Sequence[Obj], now: datetime, tol: Tolerances,
     problems += _replaced_by_controller(current_statuses)
 
     complete = observed and updated >= desired and total <= updated and available >= updated
-    # Progress of the new version: old pods still serving are counted apart, so a
-    # rollout whose new pods fail does not read as "2/2 ready".
-    new_ready = sum(1 for p in current_statuses if p.ready) if rs_name is not None else ready
+    # Progress of the new version: while old replicas remain, readyReplicas mixes
+    # old and new, so count the new version's ready pods (a rollout whose new pods
+    # fail must not read as "2/2 ready"); without old replicas the controller's
+    # count is the new version's and agrees with the verdict even when pod events
+    # arrive after the Deployment's.
+    mid_rollout = total > updated and rs_name is not None
+    new_ready = sum(1 for p in current_statuses if p.ready) if mid_rollout else ready
     text = f"{new_ready}/{desired} ready, {updated}/{desired} updated"
     if total > updated:
         text += f", {total - updated} old still running"
