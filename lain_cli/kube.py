@@ -128,18 +128,21 @@ _AUTH = (
     "expired",
 )
 _TLS = ("x509:", "certificate")
+_KLOG = re.compile(r"^[EWI]\d{4} \d\d:\d\d:\d\d\.\d+ ")
 
 
 def _first_error_line(stderr: str) -> str:
-    lines = stderr_tail(stderr, lines=20)
+    # klog lines (E1125 12:00:00.000 ... memcache.go ...) repeat the error noisily; skip them
+    lines = [ln for ln in stderr_tail(stderr, lines=20) if not _KLOG.match(ln)]
     for line in lines:
         if line.lower().startswith(("error", "unable", "the server")):
             return line
     return lines[-1] if lines else ""
 
 
-def classify_failure(stderr: str, cluster_name: str, *, what: str = "") -> ClusterError:
-    """A readable :class:`ClusterError` (or NotFound/Conflict/AlreadyExists) for kubectl's stderr."""
+def classify_failure(stderr: str, cluster_name: str, *, what: str = "", tool: str = "kubectl") -> ClusterError:
+    """A readable :class:`ClusterError` (or NotFound/Conflict/AlreadyExists) for kubectl's
+    (or helm's: both speak client-go's errors) stderr."""
     text = stderr.lower()
     line = _first_error_line(stderr)
     subject = f"{what}: " if what else ""
@@ -185,7 +188,7 @@ def classify_failure(stderr: str, cluster_name: str, *, what: str = "") -> Clust
             hint="check the network / VPN and the kubeconfig's server address",
         )
     return ClusterError(
-        f"{subject}kubectl failed on cluster {cluster_name}", details=stderr_tail(stderr)
+        f"{subject}{tool} failed on cluster {cluster_name}", details=stderr_tail(stderr)
     )
 
 

@@ -274,10 +274,19 @@ def _helm_tool() -> Any:
     return tools.helm()
 
 
+def _helm_failure(stderr: str, cluster: Any, what: str) -> Exception:
+    """helm's error as the same readable ClusterError kubectl's would give."""
+    from lain_cli import kube
+
+    error = kube.classify_failure(stderr, getattr(cluster, "name", "?"), what=f"reading the {what}", tool="helm")
+    if error.hint is None:
+        error.hint = "check the cluster with `lain version`"
+    return error
+
+
 def read_history(cluster: Any, release: str) -> list[Revision]:
     """The release's revisions, oldest first; [] when it was never installed."""
     from lain_cli import helm, proc
-    from lain_cli.errors import ClusterError
 
     tool = _helm_tool()
     argv = helm.history_argv(tool.path, tool.major, release, cluster_args=cluster.helm_args())
@@ -285,41 +294,31 @@ def read_history(cluster: Any, release: str) -> list[Revision]:
     if not result.ok:
         if helm.release_not_found(result.stderr):
             return []
-        raise ClusterError(
-            f"could not read the history of release {release}",
-            details=stderr_tail(result.stderr),
-            hint="check the cluster with `lain version`",
-        )
+        raise _helm_failure(result.stderr, cluster, f"history of release {release}")
     return parse_history(result.stdout)
 
 
 def read_values(cluster: Any, release: str, revision: int | None = None) -> dict[str, Any]:
     """Every value of a revision (lain stages them all in the chart, so ``--all``)."""
     from lain_cli import helm, proc
-    from lain_cli.errors import ClusterError
 
     tool = _helm_tool()
     argv = helm.get_values_argv(tool.path, tool.major, release, cluster_args=cluster.helm_args(), revision=revision)
     result = proc.run(argv, timeout=60, check=False)
     if not result.ok:
-        raise ClusterError(
-            f"could not read the values of release {release}", details=stderr_tail(result.stderr)
-        )
+        raise _helm_failure(result.stderr, cluster, f"values of release {release}")
     data = helm.parse_json(result.stdout, "get values")
     return data if isinstance(data, dict) else {}
 
 
 def read_manifest(cluster: Any, release: str, *, hooks: bool = False) -> str:
     from lain_cli import helm, proc
-    from lain_cli.errors import ClusterError
 
     tool = _helm_tool()
     argv = helm.get_manifest_argv(tool.path, tool.major, release, cluster_args=cluster.helm_args(), hooks=hooks)
     result = proc.run(argv, timeout=60, check=False)
     if not result.ok:
-        raise ClusterError(
-            f"could not read the deployed manifest of release {release}", details=stderr_tail(result.stderr)
-        )
+        raise _helm_failure(result.stderr, cluster, f"deployed manifest of release {release}")
     return result.stdout
 
 

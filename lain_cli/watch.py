@@ -106,6 +106,7 @@ class ReleaseWatch:
     ) -> None:
         self._kubectl = tools.kubectl().path
         self._cluster_args = list(cluster.kubectl_args())
+        self._cluster_name = str(getattr(cluster, "name", "") or "the cluster")
         self._selector = selector
         self._kinds = list(kinds)
         self._with_events = with_events
@@ -180,11 +181,12 @@ class ReleaseWatch:
         result = proc.run(argv, timeout=60, check=False)
         self.stats.processes_started += 1
         if not result.ok:
-            raise ClusterError(
-                "could not read the release's objects from the cluster",
-                details=stderr_tail(result.stderr),
-                hint="check the cluster with `lain version`",
-            )
+            from lain_cli import kube
+
+            error = kube.classify_failure(result.stderr, self._cluster_name, what="reading the release's objects")
+            if error.hint is None:
+                error.hint = "check the cluster with `lain version`"
+            raise error
         try:
             items = json.loads(result.stdout).get("items", [])
         except ValueError as exc:

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 class KubeconfigCluster:
     kubeconfig: Path
     namespace: str = "default"
+    name: str = "test"
 
     def kubectl_args(self) -> list[str]:
         return ["--kubeconfig", str(self.kubeconfig), "--namespace", self.namespace]
@@ -99,5 +100,6 @@ def test_watch_reports_an_unreachable_cluster(tmp_path: Path) -> None:
     )
     with pytest.raises(ClusterError) as info:
         ReleaseWatch(KubeconfigCluster(kubeconfig), "app=x").start()
-    assert "could not read the release's objects" in info.value.message
-    assert any("connection refused" in d for d in info.value.details)
+    assert info.value.message == "reading the release's objects: cannot reach cluster test"
+    assert info.value.details == ["The connection to the server 127.0.0.1:9 was refused - did you specify the right host or port?"]
+    assert info.value.hint == "check the network / VPN and the kubeconfig's server address"
