@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lain_cli import schema, values
-from lain_cli.commands.init import render_starter, sanitise_appname
+from lain_cli.scaffold import render_starter, sanitise_appname
 from tests.fixtures_values import PROBE, probe_command, run_main  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("probe_command")
@@ -63,7 +63,7 @@ def test_init_with_appname_and_gitignore(repo: Path, capsys: pytest.CaptureFixtu
     code, _, err = run_main(["init", "--appname", "dummy"], capsys)
     assert code == 0, err
     assert values.load_file(repo / "chart" / "values.yaml").data["appname"] == "dummy"
-    assert (repo / ".gitignore").read_text() == "*.pyc\n# lain's local working files\n.lain/\n"
+    assert (repo / ".gitignore").read_text() == "*.pyc\n# lain's local scratch: rendered manifests, local copies of secret files\n.lain/\n"
     run_main(["init", "--force", "--appname", "dummy"], capsys)
     assert (repo / ".gitignore").read_text().count(".lain/") == 1
 
