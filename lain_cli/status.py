@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lain_cli.logs import COMPONENT_LABEL, release_selector
+from lain_cli.tracking.objects import meta as _meta
+from lain_cli.tracking.objects import parse_time
 
 SCHEMA_VERSION = 1
 GREEN, PROGRESSING, RED = "GREEN", "PROGRESSING", "RED"
@@ -200,19 +202,6 @@ def _camel_key(key: str) -> str:
 
 
 # ---------------------------------------------------------------- small helpers
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _meta(obj: Obj) -> Mapping[str, Any]:
-    return obj.get("metadata") or {}
 
 
 def _name(obj: Obj) -> str:
