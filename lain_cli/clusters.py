@@ -39,6 +39,14 @@ CLUSTER_SCHEMA = schema.Mapping(
                                    description="Message format."),
         }, required=("url",), description="Where deploy notices go."),
         "logLink": schema.Str(description="Log search link; {appname} is replaced."),
+        "ingressCheck": schema.Mapping(fields={
+            "address": schema.Str(
+                check=lambda v: None if re.fullmatch(r"[^\s:/]+:\d{1,5}", v) else f"expected HOST:PORT, got {v!r}",
+                description="Connect here (the ingress controller or its load balancer); the ingress "
+                            "host is sent as Host header and TLS name."),
+            "scheme": schema.Str(choices=("http", "https"), description="Scheme for every endpoint check."),
+        }, description="How `lain status` reaches the app's ingress endpoints when their hosts do not "
+                       "resolve from where lain runs ($LAIN_INGRESS_ADDRESS / $LAIN_INGRESS_SCHEME win)."),
         "values": schema.Mapping(open=True, description="Cluster-wide defaults merged under the app's values."),
     },
     required=("namespace",),
@@ -57,6 +65,8 @@ class Cluster:
     external_ingress_class: str = ""
     webhook: dict[str, Any] | None = None
     log_link: str = ""
+    ingress_check_address: str = ""
+    ingress_check_scheme: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the file it was read from, as shown to people
     values_lines: dict[tuple[str | int, ...], int | None] = field(default_factory=dict, repr=False,
@@ -213,6 +223,8 @@ def load(entry: ClusterFile) -> Cluster:
         external_ingress_class=data.get("externalIngressClass") or "",
         webhook=data.get("webhook"),
         log_link=data.get("logLink") or "",
+        ingress_check_address=(data.get("ingressCheck") or {}).get("address") or "",
+        ingress_check_scheme=(data.get("ingressCheck") or {}).get("scheme") or "",
         values=data.get("values") or {},
         source=layer.name,
         values_lines=values_lines,

@@ -253,7 +253,7 @@ class BackgroundChecks:
     def _loop(self) -> None:
         next_logs = next_http = 0.0
         endpoints = st.app_endpoints(self.ctx)
-        _, address = st.ingress_check_override()
+        _, address = st.ingress_check_override(self.ctx.cluster)
         while not self._stop.is_set():
             now = time.monotonic()
             if now >= next_logs:

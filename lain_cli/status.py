@@ -648,23 +648,24 @@ def proc_of_pods(objects: Mapping[str, Sequence[Obj]]) -> dict[str, str]:
     return {_name(p): _component(p) for p in objects.get("pods") or []}
 
 
-def ingress_check_override() -> tuple[str | None, str | None]:
-    """(scheme, address) from ``$LAIN_INGRESS_SCHEME`` / ``$LAIN_INGRESS_ADDRESS``."""
+def ingress_check_override(cluster: Any = None) -> tuple[str | None, str | None]:
+    """(scheme, address) for endpoint checks: ``$LAIN_INGRESS_SCHEME`` /
+    ``$LAIN_INGRESS_ADDRESS``, else the cluster file's ``ingressCheck``."""
     import os
 
-    scheme = os.environ.get("LAIN_INGRESS_SCHEME") or None
-    address = os.environ.get("LAIN_INGRESS_ADDRESS") or None
+    scheme = os.environ.get("LAIN_INGRESS_SCHEME") or getattr(cluster, "ingress_check_scheme", "") or None
+    address = os.environ.get("LAIN_INGRESS_ADDRESS") or getattr(cluster, "ingress_check_address", "") or None
     return scheme, address
 
 
 def app_endpoints(ctx: Any) -> list[Endpoint]:
-    scheme, _ = ingress_check_override()
+    scheme, _ = ingress_check_override(ctx.cluster)
     domain = ctx.cluster.domain if ctx.cluster else ""
     return endpoints_of(ctx.values, domain, scheme)
 
 
 def run_endpoint_checks(ctx: Any) -> list[EndpointCheck]:
-    _, address = ingress_check_override()
+    _, address = ingress_check_override(ctx.cluster)
     return check_endpoints(app_endpoints(ctx), address=address)
 
 

@@ -20,6 +20,7 @@ domain: example.com
 ingressClass: nginx
 webhook: {url: https://hooks.example.com/x, provider: slack}
 logLink: https://kibana.example.com/app/discover#/?query=app:{appname}
+ingressCheck: {address: "10.0.0.5:443", scheme: https}
 values:
   deployments:
     web:
@@ -50,6 +51,7 @@ def test_a_full_cluster_file(app: Path, isolated_home: Path) -> None:
     assert cluster.ingress_class == "nginx"
     assert cluster.webhook == {"url": "https://hooks.example.com/x", "provider": "slack"}
     assert cluster.log_url("dummy") == "https://kibana.example.com/app/discover#/?query=app:dummy"
+    assert (cluster.ingress_check_address, cluster.ingress_check_scheme) == ("10.0.0.5:443", "https")
     assert cluster.values == {"deployments": {"web": {"replicaCount": 2}}}
     assert cluster.kubectl_args() == ["--kubeconfig", str(isolated_home / ".kube/config-prod"),
                                       "--context", "prod", "--namespace", "team-a"]
@@ -146,6 +148,8 @@ def test_unknown_cluster_when_there_are_none(app: Path, isolated_home: Path) -> 
          "error: chart/clusters/bad.yaml:2: webhook.provider: must be one of slack, feishu, dingtalk, wecom, "
          "generic, got 'teams'"),
         ("namespace: [a]\n", "error: chart/clusters/bad.yaml:1: namespace: expected a string, got a list"),
+        ("namespace: default\ningressCheck: {address: 'https://10.0.0.5'}\n",
+         "error: chart/clusters/bad.yaml:2: ingressCheck.address: expected HOST:PORT, got 'https://10.0.0.5'"),
         ("namespace: default\n  domain: x\n",
          "error: chart/clusters/bad.yaml:2:9: invalid YAML: mapping values are not allowed here"),
     ],

@@ -297,3 +297,16 @@ def test_big_releases_are_sampled_abnormal_pods_first_then_every_proc():
     sample = st.sample_pods(pods, 5, first=["web-07", "gone"])
     assert sample == ["web-07", "web-00", "worker-a", "web-01", "worker-b"]
     assert st.sample_pods({"a": "web"}, 5) == ["a"]
+
+
+def test_ingress_check_comes_from_the_cluster_file_and_the_environment_wins(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    cluster = SimpleNamespace(ingress_check_address="10.0.0.5:443", ingress_check_scheme="https")
+    monkeypatch.delenv("LAIN_INGRESS_ADDRESS", raising=False)
+    monkeypatch.delenv("LAIN_INGRESS_SCHEME", raising=False)
+    assert st.ingress_check_override(cluster) == ("https", "10.0.0.5:443")
+    assert st.ingress_check_override(None) == (None, None)
+    monkeypatch.setenv("LAIN_INGRESS_ADDRESS", "127.0.0.1:8080")
+    monkeypatch.setenv("LAIN_INGRESS_SCHEME", "http")
+    assert st.ingress_check_override(cluster) == ("http", "127.0.0.1:8080")

@@ -198,6 +198,16 @@ def test_the_error_pattern_comes_from_values(cluster, app):
     assert [ln["line"] for ln in doc["errorLogs"]["lines"]] == ["[E] this one is"]
 
 
+def test_the_ingress_check_address_can_come_from_the_cluster_file(cluster, tmp_path, ingress):
+    address = f"127.0.0.1:{ingress.server_address[1]}"
+    app = make_app(tmp_path, cluster.kubeconfig, VALUES, {"logLink": LOG_LINK, "ingressCheck": {"address": address}})
+    assert "LAIN_INGRESS_ADDRESS" not in app.env
+    healthy(cluster)
+    code, doc = status_json(app)
+    assert code == 0, doc["reasons"]
+    assert doc["endpoints"] and all(e["ok"] and e["statusCode"] == 200 for e in doc["endpoints"])
+
+
 def test_a_failing_endpoint_turns_the_verdict_red(cluster, app, ingress):
     healthy(cluster)
     ingress.handler.broken.add("/api")
