@@ -271,7 +271,6 @@ def upgrade_argv(
     cluster_args: Sequence[str] = (),
     description: str = "",
     timeout: float = 300,
-    force: bool = False,
     history_max: int = 10,
 ) -> list[str]:
     """``helm upgrade --install`` of a staged chart whose values.yaml holds every value.
@@ -286,8 +285,6 @@ def upgrade_argv(
     argv += ["--timeout", helm_duration(timeout), "--history-max", str(history_max)]
     if major == 4:
         argv.append("--wait=hookOnly")
-    if force:
-        argv.append("--force" if major == 3 else "--force-replace")
     return argv
 
 

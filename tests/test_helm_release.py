@@ -28,11 +28,6 @@ def test_upgrade_helm4_keeps_hook_only_wait_and_server_side_default() -> None:
     assert not any(a.startswith("--server-side") for a in argv)
 
 
-@pytest.mark.parametrize("major, flag", [(3, "--force"), (4, "--force-replace")])
-def test_upgrade_force_flag_per_major(major: int, flag: str) -> None:
-    assert helm.upgrade_argv("helm", major, "r", "/c", force=True)[-1] == flag
-
-
 @pytest.mark.parametrize("major, tail", [(3, []), (4, ["--wait=hookOnly"])])
 def test_rollback(major: int, tail: list[str]) -> None:
     assert helm.rollback_argv("helm", major, "dummy", 3, cluster_args=CLUSTER, timeout=0.2) == [
