@@ -140,9 +140,19 @@ def _first_error_line(stderr: str) -> str:
     return lines[-1] if lines else ""
 
 
-def classify_failure(stderr: str, cluster_name: str, *, what: str = "", tool: str = "kubectl") -> ClusterError:
+def classify_failure(
+    stderr: str, cluster_name: str, *, what: str = "", tool: str = "kubectl", default_hint: str | None = None
+) -> ClusterError:
     """A readable :class:`ClusterError` (or NotFound/Conflict/AlreadyExists) for kubectl's
-    (or helm's: both speak client-go's errors) stderr."""
+    (or helm's: both speak client-go's errors) stderr.  ``default_hint`` is given
+    when the failure has no more specific hint of its own."""
+    error = _classify(stderr, cluster_name, what=what, tool=tool)
+    if error.hint is None:
+        error.hint = default_hint
+    return error
+
+
+def _classify(stderr: str, cluster_name: str, *, what: str, tool: str) -> ClusterError:
     text = stderr.lower()
     line = _first_error_line(stderr)
     subject = f"{what}: " if what else ""

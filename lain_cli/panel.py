@@ -93,15 +93,11 @@ def summary_lines(report: st.StatusReport) -> list[str]:
 
 def print_summary(report: st.StatusReport) -> None:
     """Print the one-shot report to stdout."""
-    from lain_cli import console
-
     for line in summary_lines(report):
         console.out(line)
 
 
 def print_json(report: st.StatusReport) -> None:
-    from lain_cli import console
-
     console.out_json(report.as_dict())
 
 

@@ -278,10 +278,10 @@ def _helm_failure(stderr: str, cluster: Any, what: str) -> Exception:
     """helm's error as the same readable ClusterError kubectl's would give."""
     from lain_cli import kube
 
-    error = kube.classify_failure(stderr, getattr(cluster, "name", "?"), what=f"reading the {what}", tool="helm")
-    if error.hint is None:
-        error.hint = "check the cluster with `lain version`"
-    return error
+    return kube.classify_failure(
+        stderr, getattr(cluster, "name", "?"), what=f"reading the {what}", tool="helm",
+        default_hint="check the cluster with `lain version`",
+    )
 
 
 def read_history(cluster: Any, release: str) -> list[Revision]:

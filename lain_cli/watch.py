@@ -183,10 +183,10 @@ class ReleaseWatch:
         if not result.ok:
             from lain_cli import kube
 
-            error = kube.classify_failure(result.stderr, self._cluster_name, what="reading the release's objects")
-            if error.hint is None:
-                error.hint = "check the cluster with `lain version`"
-            raise error
+            raise kube.classify_failure(
+                result.stderr, self._cluster_name, what="reading the release's objects",
+                default_hint="check the cluster with `lain version`",
+            )
         try:
             items = json.loads(result.stdout).get("items", [])
         except ValueError as exc:
