@@ -2,7 +2,10 @@
 
 No real cluster is involved.  The demo starts ``tests/kubesim`` (the Kubernetes
 API simulator lain's end-to-end tests use) in the background; the real helm and
-kubectl talk to it as they would to a cluster, but its pods run no images.  A
+kubectl talk to it as they would to a cluster, but its pods run no images.
+``--cluster kwok`` (``make demo CLUSTER=kwok``) runs the same steps on the real
+control plane instead (upstream kube-apiserver, controller-manager, scheduler and
+etcd from ``make k8s``, with kwok playing the node: ``tests/kwokcluster``).  A
 small local HTTP server stands in for the cluster's ingress controller, so the
 green light's HTTP checks have something to ask.
 
@@ -122,20 +125,39 @@ def ingress_stand_in() -> Iterator[str]:
         server.server_close()
 
 
+@dataclass(frozen=True)
+class Backend:
+    module: str  # python -m <module> --kubeconfig PATH ...
+    extra_args: tuple[str, ...]
+    listening: str  # the line it prints once it serves
+    intro: str
+
+
+BACKENDS = {
+    "kubesim": Backend("tests.kubesim", ("--port", "0"), r"kubesim listening on (\S+)",
+                       "Starting the Kubernetes API simulator (tests/kubesim): a SIMULATED cluster, "
+                       "no real Kubernetes involved; its pods run no images."),
+    "kwok": Backend("tests.kwokcluster", (), r"kwok cluster listening on (\S+)",
+                    "Starting the real Kubernetes control plane (tests/kwokcluster: kube-apiserver, "
+                    "controller-manager, scheduler and etcd from `make k8s`); kwok plays the node, "
+                    "so its pods run no images."),
+}
+
+
 @contextmanager
-def simulator(kubeconfig: Path, env: dict[str, str], time_scale: float) -> Iterator[str]:
-    """Start ``python -m tests.kubesim`` in its own process group; stop it on the way out."""
-    argv = [sys.executable, "-m", "tests.kubesim", "--port", "0", "--kubeconfig", str(kubeconfig),
+def cluster_process(backend: Backend, kubeconfig: Path, env: dict[str, str], time_scale: float) -> Iterator[str]:
+    """Start ``python -m <backend>`` in its own process group; stop it on the way out."""
+    argv = [sys.executable, "-m", backend.module, *backend.extra_args, "--kubeconfig", str(kubeconfig),
             "--time-scale", str(time_scale)]
     sim = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            start_new_session=True)
     try:
         assert sim.stdout is not None
         line = sim.stdout.readline()
-        match = re.search(r"kubesim listening on (\S+)", line)
+        match = re.search(backend.listening, line)
         if not match:
             err = sim.stderr.read() if sim.poll() is not None and sim.stderr else ""
-            raise DemoFailed(f"the simulator did not start: {line.strip() or err.strip() or 'no output'}")
+            raise DemoFailed(f"the cluster did not start: {line.strip() or err.strip() or 'no output'}")
         yield match.group(1)
     finally:
         _stop(sim)
@@ -268,17 +290,16 @@ def prepare_app(tmp: Path, env: dict[str, str]) -> Path:
     return app
 
 
-def run_demo(tmp: Path, printer: Printer, time_scale: float) -> None:
+def run_demo(tmp: Path, printer: Printer, time_scale: float, backend: Backend) -> None:
     kubeconfig = tmp / "kubeconfig"
     clusters_dir = tmp / "clusters"
     clusters_dir.mkdir()
     (clusters_dir / "demo.yaml").write_text(CLUSTER_FILE.format(kubeconfig=kubeconfig))
     with ingress_stand_in() as ingress:
         env = private_env(tmp, kubeconfig, clusters_dir, ingress)
-        printer.note("Starting the Kubernetes API simulator (tests/kubesim): a SIMULATED cluster, "
-                     "no real Kubernetes involved; its pods run no images.")
-        with simulator(kubeconfig, env, time_scale) as url:
-            printer.note(f"simulator at {url}; ingress controller stand-in at http://{ingress}")
+        printer.note(backend.intro)
+        with cluster_process(backend, kubeconfig, env, time_scale) as url:
+            printer.note(f"cluster at {url}; ingress controller stand-in at http://{ingress}")
             app = prepare_app(tmp, env)
             printer.note(f"examples/dummy copied to {app} as a git repository (image tag = commit)")
             demo = Demo(app, env, printer)
@@ -311,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=0.05,
                         help="simulated durations (backoffs, deadlines) times this; default 0.05")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (its path is printed)")
+    parser.add_argument("--cluster", choices=sorted(BACKENDS), default="kubesim",
+                        help="kubesim (the simulator, default) or kwok (the real control plane of `make k8s`)")
     args = parser.parse_args(argv)
     printer = Printer(color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     if not os.access(LAIN, os.X_OK):
@@ -323,12 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     tmp = Path(tempfile.mkdtemp(prefix="lain-demo-"))
     try:
-        run_demo(tmp, printer, args.time_scale)
+        run_demo(tmp, printer, args.time_scale, BACKENDS[args.cluster])
     except DemoFailed as exc:
         printer.result(False, f"\ndemo failed: {exc}")
         return 1
     except Interrupted as exc:
-        printer.result(False, f"\ndemo interrupted ({exc}); the simulator is stopped")
+        printer.result(False, f"\ndemo interrupted ({exc}); the cluster is stopped")
         return 130
     finally:
         for sig, handler in previous.items():
@@ -337,7 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             printer.note(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    printer.result(True, "\ndemo done: deployed, checked green, updated, rolled back, on a simulated cluster.")
+    where = "a simulated cluster" if args.cluster == "kubesim" else "the real control plane (kwok nodes)"
+    printer.result(True, f"\ndemo done: deployed, checked green, updated, rolled back, on {where}.")
     return 0
 
 
