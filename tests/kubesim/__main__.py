@@ -24,11 +24,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--namespace", default="default", help="the kubeconfig context's namespace")
     parser.add_argument("--time-scale", type=float, default=1.0,
                         help="multiplies simulated durations (backoffs, deadlines); 0.1 is 10x faster")
+    parser.add_argument("--gc-delay", type=_delay, default=None,
+                        help="seconds (or LOW,HIGH) before the garbage collector acts; default 0.5,1.5")
+    parser.add_argument("--controller-latency", type=_delay, default=None,
+                        help="seconds (or LOW,HIGH) before a controller acts; default 0.01,0.05")
+    parser.add_argument("--watch-timeout", type=_delay, default=None,
+                        help="end every watch after this many seconds (or LOW,HIGH); "
+                             "default: the API server's 30-60 min, scaled")
     return parser.parse_args(argv)
 
 
+def _delay(text: str) -> float | tuple[float, float]:
+    low, _, high = text.partition(",")
+    return (float(low), float(high)) if high else float(low)
+
+
 async def serve(args: argparse.Namespace) -> None:
-    sim = Simulator(time_scale=args.time_scale)
+    options = {key: value for key, value in (("gc_delay", args.gc_delay),
+                                             ("controller_latency", args.controller_latency),
+                                             ("watch_timeout", args.watch_timeout)) if value is not None}
+    sim = Simulator(time_scale=args.time_scale, **options)
     url = await sim.start(args.host, args.port)
     write_kubeconfig(args.kubeconfig, url, args.namespace)
     print(f"kubesim listening on {url}", flush=True)

@@ -4,6 +4,9 @@
 * ``POST /kubesim/logs`` ``{"namespace": "default", "pod": "web-0", "container": "web", "text": "line"}``
 * ``POST /kubesim/kick`` re-read knobs in every pod and reconcile every workload
 * ``POST /kubesim/time-scale`` ``{"value": 0.1}``
+* ``POST /kubesim/timing`` ``{"gc_delay": [0.5, 1.5], "controller_latency": 0.02, "pod_stop_delay": 0.1,
+  "pod_start_delay": 0.02, "watch_timeout": 5 | null}``: change latencies (real seconds, a number or
+  ``[low, high]``) for what happens from now on; replies with the current values
 * ``GET /kubesim/healthz``
 """
 
@@ -18,6 +21,9 @@ from . import errors
 
 if TYPE_CHECKING:
     from .sim import Simulator
+
+
+TIMINGS = ("gc_delay", "controller_latency", "pod_stop_delay", "pod_start_delay", "watch_timeout")
 
 
 def _ok(body: dict[str, Any] | None = None) -> web.Response:
@@ -62,4 +68,18 @@ class AdminApi:
         if action == "time-scale":
             self.sim.time_scale = float(body["value"])
             return _ok()
+        if action == "timing":
+            current = {}
+            for key in TIMINGS:
+                if key in body:
+                    value = body[key]
+                    if isinstance(value, list):
+                        value = (float(value[0]), float(value[1]))
+                    elif value is not None:
+                        value = float(value)
+                    elif key != "watch_timeout":
+                        raise errors.bad_request(f"{key} cannot be null")
+                    setattr(self.sim, key, value)
+                current[key] = getattr(self.sim, key)
+            return _ok(current)
         raise errors.ApiError(404, "NotFound", f"unknown admin action {action!r}")

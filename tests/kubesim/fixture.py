@@ -1,4 +1,6 @@
-"""pytest fixtures: ``cluster`` (a fresh simulator per test) and ``helm_major``.
+"""The simulator's side of the e2e fixtures: :class:`Cluster` (what the ``cluster``
+fixture of ``tests/backends.py`` yields on every backend), the simulator thread, and
+the ``helm_major`` fixture.
 
 The simulator runs in a background thread with its own event loop; :class:`SimClient`
 marshals Python API calls onto that loop.  The kubeconfig goes to the test's
@@ -9,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import os
 import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,6 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .kubeconfig import write_kubeconfig
 from .resources import REGISTRY, ResourceType
 from .selectors import make_predicate
 from .sim import Simulator
@@ -31,6 +33,23 @@ T = TypeVar("T")
 Obj = dict[str, Any]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_TIME_SCALE = 0.01
+# What @pytest.mark.kubesim(...) may set: Simulator keyword arguments.  Latencies are real
+# seconds (a number, or a (low, high) range drawn from uniformly each time).
+SIM_OPTIONS = ("time_scale", "pod_start_delay", "gc_delay", "controller_latency", "pod_stop_delay",
+               "watch_timeout", "watch_cache_size", "watch_cache_seconds")
+
+
+def env_options() -> dict[str, Any]:
+    """``KUBESIM_OPTIONS`` (a JSON object of :data:`SIM_OPTIONS`): defaults for every simulator
+    a test starts, e.g. ``{"gc_delay": [2, 4], "watch_timeout": 3}`` to run a suite harsher."""
+    raw = os.environ.get("KUBESIM_OPTIONS", "").strip()
+    if not raw:
+        return {}
+    options = json.loads(raw)
+    unknown = set(options) - set(SIM_OPTIONS)
+    if unknown:
+        raise ValueError(f"KUBESIM_OPTIONS: unknown option(s) {sorted(unknown)}; known: {SIM_OPTIONS}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
 
 
 def helm_major_from_env() -> int:
@@ -108,9 +127,12 @@ class SimClient:
         return self.call(lambda: self._sim.patch(rt, namespace, name, patch_type, copy.deepcopy(patch),
                                                  manager="kubesim-test", subresource=subresource)[0])
 
-    def delete(self, kind: str, name: str, namespace: str = "default") -> Obj:
+    def delete(self, kind: str, name: str, namespace: str = "default", propagation: str = "Background",
+               grace_period: int | None = None) -> Obj:
+        """DELETE as kubectl does it (Background propagation unless told otherwise)."""
         rt = resource_type(kind)
-        return self.call(lambda: self._sim.store.delete(rt, namespace, name))
+        return self.call(lambda: self._sim.store.delete(rt, namespace if rt.namespaced else None, name,
+                                                        propagation=propagation, grace_period=grace_period))
 
     def set_knobs(self, namespace: str | None = "default", *, pod: str | None = None,
                   selector: str | None = None, **knobs: Any) -> None:
@@ -144,12 +166,12 @@ class SimClient:
 class SimThread:
     """A simulator serving on its own event loop in a daemon thread."""
 
-    def __init__(self, time_scale: float = FIXTURE_TIME_SCALE, pod_start_delay: float = 0.02) -> None:
+    def __init__(self, time_scale: float = FIXTURE_TIME_SCALE, **options: Any) -> None:
+        """``options``: :class:`Simulator` keyword arguments (a test's marker), over ``KUBESIM_OPTIONS``."""
         self.loop = asyncio.new_event_loop()
         self.sim: Simulator | None = None
         self.url = ""
-        self._time_scale = time_scale
-        self._pod_start_delay = pod_start_delay
+        self._options = {**env_options(), **options, "time_scale": time_scale}
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="kubesim", daemon=True)
@@ -157,7 +179,7 @@ class SimThread:
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.sim = Simulator(time_scale=self._time_scale, pod_start_delay=self._pod_start_delay)
+            self.sim = Simulator(**self._options)
             self.url = self.loop.run_until_complete(self.sim.start())
         except BaseException as exc:  # noqa: BLE001 - reported by start()
             self._error = exc
@@ -198,8 +220,10 @@ class Cluster:
 
     url: str
     kubeconfig: Path
-    sim: SimClient
+    sim: SimClient  # or, on the real control plane, tests.kwokcluster's client with the same methods
     helm_major: int
+    namespace: str = "default"  # the test's namespace, also the kubeconfig's default
+    backend: str = "kubesim"  # kubesim | kwok | external
 
     def _run(self, binary: str, args: tuple[str, ...], check: bool, timeout: float,
              input: str | None) -> subprocess.CompletedProcess[str]:
@@ -223,7 +247,9 @@ class Cluster:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "kubesim(time_scale=0.01, pod_start_delay=0.02): options for the cluster fixture's simulator",
+        "kubesim(time_scale=0.01, pod_start_delay=0.02, gc_delay=(0.5, 1.5), controller_latency=(0.01, 0.05), "
+        "pod_stop_delay=(0.05, 0.25), watch_timeout=None, watch_cache_size=100, watch_cache_seconds=75.0): "
+        "options for the cluster fixture's simulator (see tests/kubesim/README.md)",
     )
 
 
@@ -231,22 +257,3 @@ def pytest_configure(config: pytest.Config) -> None:
 def helm_major() -> int:
     """The helm major version the binaries on PATH belong to (``LAIN_TEST_HELM_MAJOR``)."""
     return helm_major_from_env()
-
-
-@pytest.fixture
-def cluster(request: pytest.FixtureRequest, isolated_home: Path, helm_major: int) -> Iterator[Cluster]:
-    """A fresh simulator for one test, with a kubeconfig at the test's ``KUBECONFIG``.
-
-    Simulated durations run at ``time_scale`` 0.01 (a 10 s crash backoff takes 0.1 s, the
-    default 600 s progress deadline 6 s); ``@pytest.mark.kubesim(time_scale=...)`` changes it.
-    """
-    marker = request.node.get_closest_marker("kubesim")
-    options = dict(marker.kwargs) if marker else {}
-    runner = SimThread(time_scale=options.get("time_scale", FIXTURE_TIME_SCALE),
-                       pod_start_delay=options.get("pod_start_delay", 0.02))
-    client = runner.start()
-    kubeconfig = write_kubeconfig(Path(os.environ["KUBECONFIG"]), runner.url, "default")
-    try:
-        yield Cluster(url=runner.url, kubeconfig=kubeconfig, sim=client, helm_major=helm_major)
-    finally:
-        runner.stop()

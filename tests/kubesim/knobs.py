@@ -15,7 +15,7 @@ from .selectors import labels_match, parse_label_selector
 
 PREFIX = "kubesim.lain.dev/"
 KNOWN = ("pull", "crash", "oom", "ready", "ready-after", "logs", "unschedulable", "exit-code",
-         "duration")
+         "duration", "stop-after", "stop-exit-code")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,19 @@ class Knobs:
     def duration(self) -> float | None:
         value = self._get("duration")
         return float(value) if value not in (None, "") else None
+
+    @property
+    def stop_after(self) -> float | None:
+        """Seconds the containers take to exit once the pod is deleted (``never``: ignore SIGTERM)."""
+        value = self._get("stop-after")
+        if value in (None, ""):
+            return None
+        return math.inf if value in ("never", "ignore") else float(value)
+
+    @property
+    def stop_exit_code(self) -> int | None:
+        value = self._get("stop-exit-code")
+        return int(value) if value not in (None, "") else None
 
     def log_lines(self, container: str) -> list[str]:
         text = self._get(f"logs-{container}")

@@ -4,7 +4,15 @@ Each pod gets one asyncio task: scheduling (or staying Pending when unschedulabl
 containers, image pulls (or ErrImagePull/ImagePullBackOff), containers that start,
 become ready (or never), crash and restart with CrashLoopBackOff backoff, or -- for
 ``restartPolicy`` Never/OnFailure pods such as Job and helm test pods -- run for a while
-and exit.  Status fields, conditions and Events follow what the real kubelet writes.
+and exit.  Status fields, conditions and Events follow what the real kubelet writes, in
+separate writes a jittered moment apart: bound to the node (PodScheduled), Pending with
+ContainerCreating, sandbox ready (pod IP), Running, Ready.
+
+A pod that gets a ``deletionTimestamp`` is stopped gracefully: its containers run on for
+the simulator's ``pod_stop_delay`` (or the ``stop-after`` knob; past the grace period they
+are killed, exit 137), then the pod is written with terminated containers and a terminal
+phase (Succeeded when every container exited 0, else Failed, as kubelets >= 1.27 do) and
+finally deleted with grace period 0.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import errors
 from .knobs import Knobs
 from .resources import REGISTRY
 from .store import now_rfc3339
@@ -48,8 +57,11 @@ def _condition(type_: str, status: bool, reason: str | None = None, message: str
     return cond
 
 
-def recompute_pod_status(pod: Obj) -> None:
-    """Derive phase and conditions from the container statuses, like the kubelet does."""
+def recompute_pod_status(pod: Obj, terminal: bool = False) -> None:
+    """Derive phase and conditions from the container statuses, like the kubelet does.
+
+    ``terminal``: the pod is being stopped for good, so no restart policy applies.
+    """
     status = pod.setdefault("status", {})
     spec = pod["spec"]
     if not spec.get("nodeName"):
@@ -61,7 +73,7 @@ def recompute_pod_status(pod: Obj) -> None:
     all_ready = bool(mains) and all(s.get("ready") for s in mains)
     policy = spec.get("restartPolicy", "Always")
     terminated = [s["state"]["terminated"] for s in mains if "terminated" in s.get("state", {})]
-    if policy != "Always" and mains and len(terminated) == len(mains):
+    if (policy != "Always" or terminal) and mains and len(terminated) == len(mains):
         phase = "Succeeded" if all(t.get("exitCode") == 0 for t in terminated) else "Failed"
     elif any("running" in s.get("state", {}) or s.get("restartCount", 0) > 0 or "terminated" in s.get("state", {})
              for s in mains):
@@ -71,8 +83,9 @@ def recompute_pod_status(pod: Obj) -> None:
     status["phase"] = phase
     old = {c["type"]: c for c in status.get("conditions") or []}
     done = phase in ("Succeeded", "Failed")
+    sandbox = bool(status.get("podIP")) and not (terminal and done)
     wanted = [
-        ("PodReadyToStartContainers", True, None),
+        ("PodReadyToStartContainers", sandbox, None),
         ("Initialized", initialized, None if initialized else "ContainersNotInitialized"),
         ("Ready", all_ready and not done, None if all_ready and not done else ("PodCompleted" if done else "ContainersNotReady")),
         ("ContainersReady", all_ready and not done, None if all_ready and not done else ("PodCompleted" if done else "ContainersNotReady")),
@@ -102,6 +115,7 @@ class Kubelet:
         self.sim = sim
         self.rt = REGISTRY.get("", "pods")
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.stopping: dict[str, asyncio.Task[None]] = {}
         self.kicks: dict[str, asyncio.Event] = {}
         self._ips = 0
 
@@ -117,9 +131,23 @@ class Kubelet:
         task.add_done_callback(lambda _t, uid=uid: (self.tasks.pop(uid, None), self.kicks.pop(uid, None)))
 
     def stop_pod(self, uid: str) -> None:
+        """The pod is gone from the API: forget it."""
+        for task in (self.tasks.get(uid), self.stopping.get(uid)):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+
+    def terminate_pod(self, pod: Obj) -> None:
+        """The pod got a deletionTimestamp: stop its containers, then delete it for good."""
+        meta = pod["metadata"]
+        uid = meta["uid"]
+        if uid in self.stopping or not pod["spec"].get("nodeName") or not meta.get("deletionGracePeriodSeconds"):
+            return
         task = self.tasks.get(uid)
         if task is not None:
             task.cancel()
+        stopper = asyncio.get_running_loop().create_task(self._terminate(meta.get("namespace", ""), meta["name"], uid))
+        self.stopping[uid] = stopper
+        stopper.add_done_callback(lambda _t, uid=uid: self.stopping.pop(uid, None))
 
     def kick_all(self) -> None:
         """Knobs changed: wake every pod task to re-read them."""
@@ -127,7 +155,7 @@ class Kubelet:
             event.set()
 
     async def stop(self) -> None:
-        tasks = list(self.tasks.values())
+        tasks = list(self.tasks.values()) + list(self.stopping.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -177,14 +205,17 @@ class Kubelet:
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(seconds, 0.0))
 
+    async def _step(self) -> None:
+        """The pause between two separate status writes of the pod's start."""
+        await self._sleep(self.sim.jittered(self.sim.pod_start_delay))
+
     # -- lifecycle ---------------------------------------------------------------------
     async def _run(self, ns: str, name: str, uid: str) -> None:
         with contextlib.suppress(PodGone, asyncio.CancelledError):
             await self._lifecycle(ns, name, uid)
 
     async def _lifecycle(self, ns: str, name: str, uid: str) -> None:
-        delay = self.sim.pod_start_delay
-        await self._sleep(delay)
+        await self._step()
         reported = False
         while self._knobs(ns, name, uid).unschedulable:
             if not reported:
@@ -200,9 +231,13 @@ class Kubelet:
                 self._event(ns, name, uid, "Warning", "FailedScheduling", message, component="default-scheduler")
                 reported = True
             await self._wait_kick(uid, 1.0)
+        # the scheduler's binding: nodeName and PodScheduled in one write
         pod = self._pod(ns, name, uid)
         pod["spec"]["nodeName"] = NODE_NAME
-        self.sim.store.update(self.rt, pod, check_rv=False)
+        pod["status"]["conditions"] = [_condition("PodScheduled", True)]
+        self.sim.store.update(self.rt, pod, check_rv=False, subresource="binding")
+        self._event(ns, name, uid, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {NODE_NAME}",
+                    component="default-scheduler")
         self._ips += 1
         pod_ip = f"10.244.{self._ips // 250}.{self._ips % 250 + 2}"
         spec = pod["spec"]
@@ -210,17 +245,20 @@ class Kubelet:
         containers = spec.get("containers") or []
         waiting_reason = "PodInitializing" if init_containers else "ContainerCreating"
 
-        def scheduled(pod: Obj) -> None:
+        def admitted(pod: Obj) -> None:
             st = pod["status"]
-            st.update({"hostIP": HOST_IP, "hostIPs": [{"ip": HOST_IP}], "podIP": pod_ip,
-                       "podIPs": [{"ip": pod_ip}], "startTime": now_rfc3339()})
+            st.update({"hostIP": HOST_IP, "hostIPs": [{"ip": HOST_IP}], "startTime": now_rfc3339()})
             st["containerStatuses"] = [self._fresh_status(c, waiting_reason) for c in containers]
             if init_containers:
                 st["initContainerStatuses"] = [self._fresh_status(c, "PodInitializing") for c in init_containers]
 
-        self._mutate(ns, name, uid, scheduled)
-        self._event(ns, name, uid, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {NODE_NAME}",
-                    component="default-scheduler")
+        def sandbox(pod: Obj) -> None:
+            pod["status"].update({"podIP": pod_ip, "podIPs": [{"ip": pod_ip}]})
+
+        await self._step()
+        self._mutate(ns, name, uid, admitted)
+        await self._step()
+        self._mutate(ns, name, uid, sandbox)
         policy = spec.get("restartPolicy", "Always")
         for container in init_containers:
             await self._run_container(ns, name, uid, container, "Never", init=True)
@@ -245,7 +283,7 @@ class Kubelet:
         while True:
             knobs = self._knobs(ns, name, uid)
             self._event(ns, name, uid, "Normal", "Pulling", f'Pulling image "{image}"', cname, init)
-            await self._sleep(self.sim.pod_start_delay)
+            await self._step()
             if not knobs.pull_fails(image):
                 self._event(ns, name, uid, "Normal", "Pulled",
                             f'Successfully pulled image "{image}" in 12ms (12ms including waiting). '
@@ -323,7 +361,7 @@ class Kubelet:
     async def _stay_running(self, ns: str, name: str, uid: str, cname: str) -> None:
         """A container that is up: ready after ``ready-after`` unless ``ready: never``."""
         knobs = self._knobs(ns, name, uid)
-        await self._sleep(max(self.sim.pod_start_delay, knobs.ready_after))
+        await self._sleep(max(self.sim.jittered(self.sim.pod_start_delay), knobs.ready_after))
         while True:
             knobs = self._knobs(ns, name, uid)
             if knobs.never_ready:
@@ -334,3 +372,69 @@ class Kubelet:
             else:
                 self._set_container(ns, name, uid, cname, False, ready=True)
                 await self._wait_kick(uid, None)
+
+    # -- termination -------------------------------------------------------------------
+    async def _terminate(self, ns: str, name: str, uid: str) -> None:
+        with contextlib.suppress(PodGone, asyncio.CancelledError):
+            await self._stop_containers(ns, name, uid)
+
+    def _deleting(self, ns: str, name: str, uid: str) -> Obj:
+        pod = self.sim.store.get(self.rt, ns, name)
+        if pod is None or pod["metadata"]["uid"] != uid:
+            raise PodGone
+        return pod
+
+    async def _stop_containers(self, ns: str, name: str, uid: str) -> None:
+        """SIGTERM, wait for the containers to exit (SIGKILL past the grace period), report, delete."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        pod = self._deleting(ns, name, uid)
+        knobs = self.sim.knobs.for_pod(pod)
+        policy = pod["spec"].get("restartPolicy", "Always")
+        running = [s["name"] for s in (pod.get("status", {}).get("containerStatuses") or [])
+                   + (pod.get("status", {}).get("initContainerStatuses") or []) if "running" in s.get("state", {})]
+        for cname in running:
+            self.sim.events.record(pod, "Normal", "Killing", f"Stopping container {cname}",
+                                   field_path=f"spec.containers{{{cname}}}")
+        stop_after = knobs.stop_after
+        if stop_after is None:
+            stop_after = self.sim.jittered_delay(self.sim.pod_stop_delay) if running else 0.0
+        killed = False
+        while True:
+            pod = self._deleting(ns, name, uid)
+            grace = self.sim.scaled(pod["metadata"].get("deletionGracePeriodSeconds") or 0)
+            elapsed = loop.time() - started
+            if elapsed >= stop_after:
+                break
+            if elapsed >= grace:
+                killed = True
+                break
+            await self._sleep(min(min(stop_after, grace) - elapsed, 0.1))
+        code = 137 if killed else (knobs.stop_exit_code if knobs.stop_exit_code is not None
+                                   else (0 if policy == "Always" else 143))
+        now = now_rfc3339()
+
+        def stopped(pod: Obj) -> None:
+            for key in ("initContainerStatuses", "containerStatuses"):
+                for status in pod["status"].get(key) or []:
+                    state = status.get("state", {})
+                    if "terminated" in state:
+                        continue
+                    if "running" in state:
+                        terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                      "startedAt": state["running"].get("startedAt"), "finishedAt": now}
+                        if status.get("containerID"):
+                            terminated["containerID"] = status["containerID"]
+                    else:
+                        terminated = {"exitCode": 137, "reason": "ContainerStatusUnknown",
+                                      "message": "The container could not be located when the pod was terminated"}
+                    status.update(ready=False, started=False, state={"terminated": terminated})
+                    self.sim.logs.end_instance(uid, status["name"])
+
+        pod = self._deleting(ns, name, uid)
+        stopped(pod)
+        recompute_pod_status(pod, terminal=True)
+        self.sim.store.update(self.rt, pod, check_rv=False, subresource="status")
+        await self._step()
+        with contextlib.suppress(errors.ApiError):  # already gone (force-deleted meanwhile)
+            self.sim.store.delete(self.rt, ns, name, grace_period=0, precondition_uid=uid)

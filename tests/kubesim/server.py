@@ -20,6 +20,7 @@ from aiohttp import web
 from . import discovery, errors, openapi, watch
 from .resources import REGISTRY, ResourceType
 from .selectors import make_predicate
+from .store import PROPAGATION_POLICIES
 from .tables import as_table
 
 if TYPE_CHECKING:
@@ -31,6 +32,28 @@ TRACE = bool(os.environ.get("KUBESIM_TRACE"))  # print every request to stderr
 MAX_BODY = 16 * 1024 * 1024
 JSON_TYPES = ("application/json", "application/merge-patch+json", "application/json-patch+json",
               "application/strategic-merge-patch+json")
+
+
+JOB_ORPHAN_WARNING = ("child pods are preserved by default when jobs are deleted; set propagationPolicy=Background "
+                      "to remove them or set propagationPolicy=Orphan to suppress this warning")
+
+
+def default_propagation(rt: ResourceType) -> str:
+    """The API server's default when a DELETE names no policy: batch/v1 Jobs orphan their pods."""
+    return "Orphan" if (rt.group, rt.version, rt.kind) == ("batch", "v1", "Job") else "Background"
+
+
+@dataclass
+class DeleteRequest:
+    """Parsed DeleteOptions."""
+
+    propagation: str
+    grace_period: int | None
+    dry_run: bool
+    precondition_uid: str | None
+    precondition_rv: str | None
+    warnings: list[str]
+    accepted: bool  # orphanDependents=false: 202 while the object is still being deleted
 
 
 @dataclass
@@ -166,7 +189,11 @@ class ApiHandlers:
         if sub in ("exec", "attach"):
             return await self.sim.exec.handle(request, target.namespace or "", target.name or "")
         if sub == "eviction" and method == "POST":
-            self.store.delete(rt, target.namespace, target.name or "")
+            eviction = await self._body(request) or {}
+            grace = ((eviction.get("deleteOptions") or {}) if isinstance(eviction, dict) else {}).get(
+                "gracePeriodSeconds")
+            self.store.delete(rt, target.namespace, target.name or "",
+                              grace_period=int(grace) if grace is not None else None)
             return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                                   "status": "Success", "code": 201}, 201)
         if target.name is None:
@@ -237,8 +264,9 @@ class ApiHandlers:
         predicate = make_predicate(q.get("labelSelector"), q.get("fieldSelector"))
         namespace = target.namespace if target.rt.namespaced else None
         if q.get("watch") in ("1", "true"):
+            timeout = self.sim.watch_duration(watch.requested_timeout(q))
             return await watch.serve_watch(request, self.store, target.rt, namespace, predicate,
-                                           self.sim.stopping)
+                                           self.sim.stopping, timeout)
         items = self.store.list(target.rt, namespace, predicate)
         if "as=Table" in request.headers.get("Accept", ""):
             return json_response(as_table(target.rt, items, str(self.store.rv),
@@ -302,35 +330,76 @@ class ApiHandlers:
         )
         return json_response(result, 201 if created else 200)
 
-    async def _delete(self, request: web.Request, target: Target) -> web.Response:
+    async def _delete_options(self, request: web.Request, target: Target) -> DeleteRequest:
+        """DeleteOptions from the query and the body (JSON, YAML or protobuf), validated."""
         options = await self._body(request) or {}
+        if not isinstance(options, dict):
+            raise errors.bad_request("the body of the request is not a DeleteOptions object")
         q = request.query
         propagation = q.get("propagationPolicy") or options.get("propagationPolicy")
-        if options.get("orphanDependents") or q.get("orphanDependents") == "true":
-            propagation = "Orphan"
+        orphan: bool | None = options.get("orphanDependents")
+        if "orphanDependents" in q:
+            orphan = q["orphanDependents"] in ("true", "1")
+        if propagation is not None and propagation not in PROPAGATION_POLICIES:
+            raise errors.ApiError(422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: '
+                                  f'Unsupported value: "{propagation}": supported values: "Foreground", '
+                                  '"Background", "Orphan"')
+        if propagation is not None and orphan is not None:
+            raise errors.ApiError(422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: '
+                                  f'Invalid value: "{propagation}": orphanDependents and deletionPropagation '
+                                  "cannot be both set")
+        warnings: list[str] = []
+        if orphan is not None:
+            propagation = "Orphan" if orphan else "Background"
+        elif propagation is None:
+            propagation = default_propagation(target.rt)
+            if propagation == "Orphan":
+                warnings.append(JOB_ORPHAN_WARNING)
+        grace = q.get("gracePeriodSeconds")
+        if grace is None:
+            grace = options.get("gracePeriodSeconds")
+        try:
+            grace_period = int(grace) if grace is not None else None
+        except ValueError:
+            raise errors.bad_request(f"invalid gracePeriodSeconds: {grace!r}") from None
+        if grace_period is not None and grace_period < 0:
+            grace_period = 1  # what the API server makes of a negative grace period
         pre = options.get("preconditions") or {}
+        return DeleteRequest(propagation=propagation, grace_period=grace_period,
+                             dry_run=is_dry_run(request, options), precondition_uid=pre.get("uid"),
+                             precondition_rv=pre.get("resourceVersion"), warnings=warnings,
+                             accepted=orphan is False)
+
+    async def _delete(self, request: web.Request, target: Target) -> web.Response:
+        opts = await self._delete_options(request, target)
         gone = self.store.delete(
-            target.rt, target.namespace, target.name or "", propagation=propagation,
-            dry_run=is_dry_run(request, options), precondition_uid=pre.get("uid"),
-            precondition_rv=pre.get("resourceVersion"),
+            target.rt, target.namespace, target.name or "", propagation=opts.propagation,
+            dry_run=opts.dry_run, precondition_uid=opts.precondition_uid,
+            precondition_rv=opts.precondition_rv, grace_period=opts.grace_period,
         )
-        return json_response(gone)
+        pending = bool(gone["metadata"].get("deletionTimestamp")) and not opts.dry_run
+        reply = json_response(gone, 202 if pending and opts.accepted else 200)
+        for warning in opts.warnings:
+            reply.headers.add("Warning", f'299 - "{warning}"')
+        return reply
 
     async def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
-        options = await self._body(request) or {}
+        opts = await self._delete_options(request, target)
         q = request.query
         predicate = make_predicate(q.get("labelSelector"), q.get("fieldSelector"))
-        dry = is_dry_run(request, options)
-        propagation = q.get("propagationPolicy") or options.get("propagationPolicy")
         namespace = target.namespace if target.rt.namespaced else None
         items = self.store.list(target.rt, namespace, predicate)
         for obj in items:
             meta = obj["metadata"]
             if self.store.get(target.rt, meta.get("namespace"), meta["name"]) is not None:
                 self.store.delete(target.rt, meta.get("namespace"), meta["name"],
-                                  propagation=propagation, dry_run=dry)
-        return json_response({"kind": target.rt.kind + "List", "apiVersion": target.rt.api_version,
-                              "metadata": {"resourceVersion": str(self.store.rv)}, "items": items})
+                                  propagation=opts.propagation, dry_run=opts.dry_run,
+                                  grace_period=opts.grace_period)
+        reply = json_response({"kind": target.rt.kind + "List", "apiVersion": target.rt.api_version,
+                               "metadata": {"resourceVersion": str(self.store.rv)}, "items": items})
+        for warning in opts.warnings:
+            reply.headers.add("Warning", f'299 - "{warning}"')
+        return reply
 
     async def _scale(self, request: web.Request, target: Target) -> web.Response:
         rt = target.rt

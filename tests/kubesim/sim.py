@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import random
 import socket
 from typing import Any
 
@@ -19,6 +20,7 @@ from .admin import AdminApi
 from .controllers import ControllerManager
 from .events import EventRecorder
 from .exec import ExecHandler
+from .gc import Delay, GarbageCollector, draw
 from .knobs import KnobTable
 from .logs import LogBook
 from .resources import REGISTRY, ResourceType
@@ -27,15 +29,46 @@ from .store import Store
 
 Obj = dict[str, Any]
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Real seconds, like a real cluster under light load; none of them is multiplied by time_scale.
+DEFAULT_GC_DELAY = (0.5, 1.5)  # the garbage collector notices an owner's deletion
+DEFAULT_CONTROLLER_LATENCY = (0.01, 0.05)  # a controller acts on a change
+DEFAULT_POD_STOP_DELAY = (0.05, 0.25)  # containers take to exit after SIGTERM (grace: 30 s, scaled)
+DEFAULT_WATCH_TIMEOUT = (1800.0, 3600.0)  # the API server ends watches (simulated seconds: scaled)
+JITTER = 0.5  # kubelet steps take pod_start_delay x uniform(1 - JITTER, 1 + JITTER)
 
 
 class Simulator:
-    """One simulated cluster.  ``time_scale`` multiplies simulated durations (backoffs, deadlines)."""
+    """One simulated cluster.
 
-    def __init__(self, *, time_scale: float = 1.0, pod_start_delay: float = 0.02) -> None:
+    ``time_scale`` multiplies simulated durations (backoffs, deadlines, grace periods, the
+    API server's default watch timeout).  The latencies are real seconds, each a number or a
+    ``(low, high)`` range drawn from uniformly each time:
+
+    * ``pod_start_delay`` -- between the steps of a pod's start (jittered +-50 %);
+    * ``gc_delay`` -- before the garbage collector acts on a deletion (per hop: a
+      Deployment's pods go two hops after it);
+    * ``controller_latency`` -- before a controller reconciles a changed object;
+    * ``pod_stop_delay`` -- containers take to exit once their pod is deleted;
+    * ``watch_timeout`` -- when set, watches end after this long even if the client asked
+      for a longer ``timeoutSeconds`` (default: the API server's random 30-60 min, scaled);
+    * ``watch_cache_size`` / ``watch_cache_seconds`` -- the history kept per resource type
+      (at least that many events, and all from the last that many seconds); watches from an
+      older resourceVersion get 410 Expired.
+    """
+
+    def __init__(self, *, time_scale: float = 1.0, pod_start_delay: float = 0.02,
+                 gc_delay: Delay = DEFAULT_GC_DELAY, controller_latency: Delay = DEFAULT_CONTROLLER_LATENCY,
+                 pod_stop_delay: Delay = DEFAULT_POD_STOP_DELAY, watch_timeout: Delay | None = None,
+                 watch_cache_size: int = 100, watch_cache_seconds: float = 75.0) -> None:
         self.time_scale = time_scale
         self.pod_start_delay = pod_start_delay
-        self.store = Store()
+        self.gc_delay = gc_delay
+        self.controller_latency = controller_latency
+        self.pod_stop_delay = pod_stop_delay
+        self.watch_timeout = watch_timeout
+        self.store = Store(cache_size=watch_cache_size, cache_seconds=watch_cache_seconds)
+        self.store.graceful_pods = True
+        self.gc = GarbageCollector(self)
         self.stopping = asyncio.Event()
         self.knobs = KnobTable()
         self.events = EventRecorder(self.store)
@@ -52,6 +85,21 @@ class Simulator:
 
     def scaled(self, seconds: float) -> float:
         return seconds * self.time_scale
+
+    @staticmethod
+    def jittered(seconds: float) -> float:
+        return seconds * random.uniform(1 - JITTER, 1 + JITTER)
+
+    @staticmethod
+    def jittered_delay(delay: Delay) -> float:
+        return draw(delay)
+
+    def watch_duration(self, requested: float | None) -> float:
+        """How long a watch runs: the client's ``timeoutSeconds`` (0 or None: the server's default)."""
+        forced = draw(self.watch_timeout) if self.watch_timeout is not None else None
+        if requested:
+            return min(requested, forced) if forced is not None else requested
+        return forced if forced is not None else self.scaled(draw(DEFAULT_WATCH_TIMEOUT))
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -71,6 +119,7 @@ class Simulator:
     async def stop(self) -> None:
         """End watches, follows and exec sessions, stop controllers and the server."""
         self.stopping.set()
+        self.gc.stop()
         self.store.close_watchers()
         self.logs.wake_all()
         await self.exec.close_all()

@@ -14,6 +14,8 @@ from tests.kubesim.fixture import Cluster
 from tests.kubesim.resources import REGISTRY
 from tests.kubesim.store import Store
 
+pytestmark = pytest.mark.backends("kubesim")  # the simulator's own store and watch
+
 
 def cm(name: str, **labels: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels},

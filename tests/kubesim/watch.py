@@ -3,8 +3,10 @@
 Handles ``resourceVersion`` resume (history replay, 410 ERROR when too old), the initial
 ADDED burst for ``resourceVersion`` "" or "0", ``sendInitialEvents=true`` (watch-list,
 used by helm 4's informers) closed by a BOOKMARK annotated
-``k8s.io/initial-events-end: "true"``, periodic bookmarks, ``timeoutSeconds``, and
-selector transitions (an object leaving the selector is sent as DELETED).
+``k8s.io/initial-events-end: "true"``, periodic bookmarks, and selector transitions (an
+object leaving the selector is sent as DELETED).  Like the API server, the response ends
+(a clean end of the chunked stream) after the client's ``timeoutSeconds`` or, without
+one, the server's own timeout (see ``Simulator.watch_duration``): clients must re-watch.
 """
 
 from __future__ import annotations
@@ -24,6 +26,18 @@ from .store import Store, WatchEvent
 
 BOOKMARK_INTERVAL = 5.0
 DEFAULT_TIMEOUT_RANGE = (1800.0, 3600.0)
+
+
+def requested_timeout(query: Any) -> float | None:
+    """The client's ``timeoutSeconds``, or None (absent or 0: the server's default applies)."""
+    value = query.get("timeoutSeconds")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise errors.bad_request(f"invalid timeoutSeconds: {value!r}") from None
+    return seconds if seconds > 0 else None
 
 
 def _bookmark(rt: ResourceType, rv: int, initial_end: bool = False) -> dict[str, Any]:
@@ -54,13 +68,16 @@ async def serve_watch(
     namespace: str | None,
     predicate: Predicate,
     stopping: asyncio.Event,
+    timeout: float | None = None,
 ) -> web.StreamResponse:
     q = request.query
-    timeout = float(q["timeoutSeconds"]) if q.get("timeoutSeconds") else random.uniform(*DEFAULT_TIMEOUT_RANGE)
+    if timeout is None:
+        timeout = requested_timeout(q) or random.uniform(*DEFAULT_TIMEOUT_RANGE)
     bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
     send_initial = q.get("sendInitialEvents") == "true"
     rv_param = q.get("resourceVersion", "")
 
+    started = time.monotonic()
     watcher = store.subscribe(rt, namespace)
     resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     try:
@@ -96,7 +113,7 @@ async def serve_watch(
         if send_initial:
             await send(_bookmark(rt, last_rv, initial_end=True))
 
-        deadline = time.monotonic() + timeout
+        deadline = started + timeout
         next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
         while not stopping.is_set():
             now = time.monotonic()
