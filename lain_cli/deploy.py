@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,16 +220,19 @@ class HelmRun:
     output: str
 
 
-def run_helm(ctx: Any, argv: list[str], what: str) -> HelmRun:
-    """Run a helm upgrade/rollback while following its hook jobs; Ctrl-C is left to helm."""
+def run_helm(ctx: Any, argv: list[str], what: str, run_id: str = "") -> HelmRun:
+    """Run a helm upgrade/rollback while following its hook jobs; Ctrl-C is left to helm.
+
+    ``run_id`` is the one the chart stamped on this run's hook Jobs (empty for a
+    rollback, whose hooks come from an older revision)."""
     from lain_cli import proc, rollout
     from lain_cli.errors import stderr_tail
 
     cluster = _cluster(ctx)
     console.step(f"helm {what} {ctx.release_name}")
     failure = None
-    with rollout.HookFollower(cluster, ctx.release_name) as follower:
-        result, interrupted = proc.run_forwarding_interrupt(argv)
+    with rollout.HookFollower(cluster, ctx.release_name, run_id=run_id) as follower:
+        result, interrupted = proc.run_forwarding_interrupt(argv, cancel=follower.cancel)
         if follower.aborted is not None:
             failure = follower.failure() or follower.aborted
         elif not result.ok and not interrupted:
@@ -402,13 +406,15 @@ def upgrade(
 
     tool = tools.helm()
     what = "upgrade --install" if action == "deploy" else "upgrade"
+    run_id = uuid.uuid4().hex[:16]
+    values = {**values, "lain": {**values["lain"], "runId": run_id}}
     try:
         with chart.staged_chart(ctx.release_name, ctx.image_tag, values) as chart_dir:
             argv = helm.upgrade_argv(
                 tool.path, tool.major, ctx.release_name, chart_dir,
                 cluster_args=_cluster(ctx).helm_args(), description=description, timeout=options.timeout,
             )
-            run = run_helm(ctx, argv, what)
+            run = run_helm(ctx, argv, what, run_id)
         return finish(ctx, options, notices, run, action, previous_good)
     finally:
         notices.flush()

@@ -20,9 +20,12 @@ from typing import Any
 
 MASK = "***"
 SECRET_FIELDS = ("data", "stringData")
-# Bookkeeping lain writes on every deploy (who, which commit, values checksum):
+# Bookkeeping lain writes on every deploy (who, which commit, values checksum, and
+# the run id on hook Jobs):
 # they always differ, so comparing them would make every workload look changed.
-BOOKKEEPING_ANNOTATIONS = ("lain.dev/git-revision", "lain.dev/deployed-by", "lain.dev/values-checksum")
+BOOKKEEPING_ANNOTATIONS = (
+    "lain.dev/git-revision", "lain.dev/deployed-by", "lain.dev/values-checksum", "lain.dev/run-id",
+)
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,7 @@ def run_forwarding_interrupt(
     *,
     on_line: Callable[[str], None] | None = None,
     env: Mapping[str, str] | None = None,
+    cancel: threading.Event | None = None,
 ) -> tuple[Result, bool]:
     """Run ``argv`` to completion, letting it handle Ctrl-C itself.
 
@@ -228,6 +229,10 @@ def run_forwarding_interrupt(
     exited (helm needs that moment to record the release as failed instead of
     leaving it pending).  Returns the result and whether Ctrl-C was pressed.
     Each output line (stdout and stderr merged) also goes to ``on_line``.
+
+    ``cancel``, when set by another thread (a tracker that saw the release fail),
+    stops the child the same way; that is not an interrupt by the user, so it
+    does not count as Ctrl-C in the result.
     """
     import signal
 
@@ -262,6 +267,7 @@ def run_forwarding_interrupt(
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     interrupted = False
+    cancelled = False
     while True:
         try:
             # Short waits, not one long one: with other threads running, the OS may
@@ -270,6 +276,9 @@ def run_forwarding_interrupt(
             try:
                 child.wait(0.1)
             except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set() and not cancelled and child.poll() is None:
+                    cancelled = True
+                    child.send_signal(signal.SIGINT)
                 continue
             reader.join()
             break

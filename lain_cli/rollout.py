@@ -16,8 +16,6 @@ hook logs and gathers the failure report (events, last log lines).
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections import deque
@@ -33,6 +31,7 @@ Obj = Mapping[str, Any]
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 HOOK_ANNOTATION = "helm.sh/hook"
+RUN_ID_ANNOTATION = "lain.dev/run-id"  # set by the chart on hook Jobs: which lain run made them
 TRACKED_KINDS = ("deployments", "statefulsets", "replicasets", "jobs", "pods")
 LOG_LINES = 50
 TICK = 0.25  # seconds between re-evaluations when nothing changes (time-based tolerances)
@@ -63,6 +62,15 @@ def _owner_kinds(obj: Obj) -> set[str]:
 
 def is_hook(obj: Obj) -> bool:
     return HOOK_ANNOTATION in (_meta(obj).get("annotations") or {})
+
+
+def is_deleting(obj: Obj) -> bool:
+    """Being deleted (a deleted Job's pods linger until garbage collection): never counts."""
+    return _meta(obj).get("deletionTimestamp") is not None
+
+
+def run_id_of(obj: Obj) -> str:
+    return str((_meta(obj).get("annotations") or {}).get(RUN_ID_ANNOTATION, ""))
 
 
 def tracked_workloads(
@@ -353,17 +361,26 @@ class HookFollower:
     """Streams hook pods' logs while helm runs and notices hooks that cannot succeed.
 
     When a hook pod fails in a way that waiting cannot fix (image not found,
-    unschedulable past tolerance), the follower interrupts lain's main thread
-    (as Ctrl-C would) so helm is stopped cleanly and records the release as
-    failed; ``aborted`` then holds the reason.
+    unschedulable past tolerance), the follower sets :attr:`cancel`, which the
+    process runner polls to stop helm cleanly (helm then records the release as
+    failed); ``aborted`` holds the reason.  It never signals lain itself.
+
+    Which hook Jobs are this run's: with ``run_id`` (the chart stamps it on every
+    hook Job lain renders), exactly those carrying it; without (a rollback
+    re-creates an old revision's hooks), those absent from the first listing and
+    created since the follower started.  A Job or pod being deleted never counts:
+    the previous run's Job and its pods linger while garbage collection removes them.
     """
 
-    def __init__(self, cluster: Any, release: str, *, tolerances: Any = None) -> None:
+    def __init__(self, cluster: Any, release: str, *, tolerances: Any = None, run_id: str = "") -> None:
         self.cluster = cluster
         self.release = release
+        self.run_id = run_id
         self.started_at = utcnow()
         self.tolerances = tolerances
+        self.cancel = threading.Event()
         self.aborted: HookFailure | None = None
+        self._preexisting: set[str] = set()
         self.logs: dict[str, deque[str]] = {}
         self._followed: set[tuple[str, str]] = set()  # (pod, container)
         self._threads: list[threading.Thread] = []
@@ -393,6 +410,7 @@ class HookFollower:
             console.warn(f"cannot follow hook jobs: {exc.message}")
             self._watch.error = exc
             return
+        self._preexisting = {_uid(j) for j in self._watch.objects("jobs")}
         self._started.set()
         self._loop()
 
@@ -416,19 +434,26 @@ class HookFollower:
     def hook_jobs(self) -> list[Obj]:
         if not self._started.is_set():
             return []
-        return [j for j in self._watch.objects("jobs") if is_hook(j) and self._is_new(j)]
+        return [j for j in self._watch.objects("jobs") if is_hook(j) and not is_deleting(j) and self._is_ours(j)]
 
-    def _is_new(self, obj: Obj) -> bool:
-        created = parse_timestamp(_meta(obj).get("creationTimestamp"))
+    def _is_ours(self, job: Obj) -> bool:
+        if self.run_id:
+            return run_id_of(job) == self.run_id
+        if _uid(job) in self._preexisting:
+            return False
+        created = parse_timestamp(_meta(job).get("creationTimestamp"))
         # second-resolution timestamps: allow for the truncation
         return created is None or created.timestamp() >= self.started_at.timestamp() - 1.5
+
+    def _pods_of(self, job: Obj, pods: Sequence[Obj]) -> list[Obj]:
+        return [p for p in pods if _uid(job) in _owner_uids(p) and not is_deleting(p)]
 
     def _follow_started(self, jobs: Sequence[Obj], pods: Sequence[Obj]) -> None:
         # One `kubectl logs -f` per container as it starts: following the whole pod
         # would stop at a main container still waiting for its init containers.
         for pod in pods:
             job = job_of(pod, jobs)
-            if job is None:
+            if job is None or is_deleting(pod):
                 continue
             for container, is_init in started_containers(pod):
                 self._follow(str(_meta(job).get("name")), pod, container, is_init)
@@ -457,7 +482,7 @@ class HookFollower:
             self._follow_started(jobs, pods)
             if self.aborted is None:
                 for job in jobs:
-                    job_pods = [p for p in pods if _uid(job) in _owner_uids(p)]
+                    job_pods = self._pods_of(job, pods)
                     names = [str(_meta(job).get("name")), *(str(_meta(p).get("name")) for p in job_pods)]
                     status = tracking.workload_status(
                         job, job_pods, utcnow(), tolerances, events=events_about(self._watch.events(), names)
@@ -467,7 +492,7 @@ class HookFollower:
                     # what lain cuts short is a pod that can never run at all.
                     if fatal and not fatal[0].crash and status.state != tracking.State.SUCCEEDED:
                         self.aborted = HookFailure(status.name, fatal[0].reason, fatal[0].describe())
-                        os.kill(os.getpid(), signal.SIGINT)
+                        self.cancel.set()
                         break
             self._watch.wait_for_change(TICK, since=since)
 
@@ -547,8 +572,8 @@ class HookFollower:
             return None
         if not self._started.is_set():
             return failed
-        job = next((j for j in self._watch.objects("jobs") if _meta(j).get("name") == failed.job), None)
-        pods = [p for p in self._watch.objects("pods") if job is not None and _uid(job) in _owner_uids(p)]
+        job = next((j for j in self.hook_jobs() if _meta(j).get("name") == failed.job), None)
+        pods = self._pods_of(job, self._watch.objects("pods")) if job is not None else []
         events = self._watch.events()
         tracking = _tracking()
         found = [*(tracking.failure_details(job, events) if job else [])]
