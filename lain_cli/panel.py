@@ -324,7 +324,7 @@ def run_live(
     report: st.StatusReport | None = None
     started = time.monotonic()
     with ReleaseWatch(ctx.cluster, selector, kinds=WATCH_KINDS) as watch:
-        checks = BackgroundChecks(ctx, lambda: st.proc_of_pods({"pods": watch.objects("pods")}), run_tests=run_tests)
+        checks = BackgroundChecks(ctx, lambda: st.proc_of_pods({k: watch.objects(k) for k in ("pods", "replicasets", "jobs", "statefulsets")}), run_tests=run_tests)
         checks.start()
         console = Console(highlight=False)
         try:

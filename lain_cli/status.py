@@ -477,13 +477,6 @@ class Evaluation:
     unhealthy_pods: int
 
 
-def _by_component(objs: Sequence[Obj]) -> dict[str, list[Obj]]:
-    grouped: dict[str, list[Obj]] = {}
-    for obj in objs:
-        grouped.setdefault(_component(obj), []).append(obj)
-    return grouped
-
-
 def _pod_row(status: Any, pod: Obj, events: Sequence[Obj], now: datetime) -> PodRow:
     from lain_cli import tracking
 
@@ -545,15 +538,17 @@ def _cronjob_row(cron: Obj, runs: Sequence[JobRow]) -> CronJobRow:
 def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: datetime, tol: Any) -> Evaluation:
     """Rows and verdict reasons for the release's objects (pure: no I/O, no clock)."""
     from lain_cli import tracking
+    from lain_cli.tracking.objects import live_pods, pods_of
 
-    pods = list(objects.get("pods") or [])
-    by_component = _by_component(pods)
+    # the release as it is now: not the lingering pods of a deleted Job, nor pods being deleted
+    pods = live_pods(objects)
     replicasets = list(objects.get("replicasets") or [])
     workloads: list[Any] = []
     procs: list[ProcRow] = []
     for kind in ("deployments", "statefulsets"):
         for obj in sorted(objects.get(kind) or [], key=_name):
-            ws = tracking.workload_status(obj, by_component.get(_component(obj), []), now, tol, events, replicasets)
+            owned = pods_of(obj, pods, replicasets)
+            ws = tracking.workload_status(obj, owned, now, tol, events, replicasets)
             workloads.append(ws)
             fatal = [p for p in ws.problems if p.fatal]
             procs.append(ProcRow(_component(obj) or _name(obj), kind[:-1], ws.desired, ws.ready, ws.updated,
@@ -561,7 +556,7 @@ def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: d
     jobs: list[JobRow] = []
     cron_runs: dict[str, list[JobRow]] = {}
     for obj in sorted(objects.get("jobs") or [], key=lambda j: (j.get("status") or {}).get("startTime") or ""):
-        ws = tracking.workload_status(obj, by_component.get(_component(obj), []), now, tol, events)
+        ws = tracking.workload_status(obj, pods_of(obj, pods), now, tol, events)
         row = _job_row(obj, ws)
         if _owner_kind(obj) == "CronJob":
             cron_runs.setdefault(_component(obj), []).append(row)
@@ -645,7 +640,10 @@ def list_events(ctx: Any) -> list[dict[str, Any]]:
 
 
 def proc_of_pods(objects: Mapping[str, Sequence[Obj]]) -> dict[str, str]:
-    return {_name(p): _component(p) for p in objects.get("pods") or []}
+    """The proc of every live pod (the ones whose logs the green light reads)."""
+    from lain_cli.tracking.objects import live_pods
+
+    return {_name(p): _component(p) for p in live_pods(objects)}
 
 
 def ingress_check_override(cluster: Any = None) -> tuple[str | None, str | None]:

@@ -55,7 +55,17 @@ def pod(name: str, component: str = "web", *, ready: bool = True, waiting: str |
     }
 
 
+def replicaset(dep: dict) -> dict:
+    """The ReplicaSet a Deployment's pods belong to (what ``pod`` names as their owner)."""
+    name = dep["metadata"]["name"]
+    return {"kind": "ReplicaSet", "metadata": {
+        "name": f"{name}-rs", "uid": f"rs-{name}", "labels": dep["metadata"]["labels"],
+        "ownerReferences": [{"kind": "Deployment", "name": name, "uid": dep["metadata"]["uid"], "controller": True}]}}
+
+
 def evaluate(objects: dict) -> st.Evaluation:
+    """As status lists a release: every Deployment with its ReplicaSet."""
+    objects = {"replicasets": [replicaset(d) for d in objects.get("deployments", [])], **objects}
     return st.evaluate(objects, [], NOW, st.status_tolerances())
 
 
@@ -310,3 +320,32 @@ def test_ingress_check_comes_from_the_cluster_file_and_the_environment_wins(monk
     monkeypatch.setenv("LAIN_INGRESS_ADDRESS", "127.0.0.1:8080")
     monkeypatch.setenv("LAIN_INGRESS_SCHEME", "http")
     assert st.ingress_check_override(cluster) == ("http", "127.0.0.1:8080")
+
+
+def test_the_pods_of_a_deleted_job_are_history_not_state():
+    """A failed migration's Job was replaced by a new one that succeeded; the old Job's
+    pod lingers until garbage collection.  It must not turn the green light red, nor
+    its logs be scanned, nor a pod being deleted count."""
+    def job_pod(name: str, job_uid: str, phase: str, code: int) -> dict:
+        return {"kind": "Pod", "metadata": {"name": name, "uid": f"p-{name}", "labels": labels("migrate", "job"),
+                                            "creationTimestamp": ts(80),
+                                            "ownerReferences": [{"kind": "Job", "name": "dummy-migrate",
+                                                                 "uid": job_uid, "controller": True}]},
+                "spec": {"nodeName": "node-1", "containers": [{"name": "migrate", "image": "img:1"}]},
+                "status": {"phase": phase, "containerStatuses": [{"name": "migrate", "ready": False, "restartCount": 0,
+                                                                  "state": {"terminated": {"exitCode": code}}}]}}
+
+    new_job = {"kind": "Job", "metadata": {"name": "dummy-migrate", "uid": "j-new", "labels": labels("migrate", "job"),
+                                           "creationTimestamp": ts(20)},
+               "spec": {"completions": 1, "backoffLimit": 0},
+               "status": {"startTime": ts(20), "completionTime": ts(15), "succeeded": 1,
+                          "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": ts(15)}]}}
+    old_pod = job_pod("dummy-migrate-old", "j-old", "Failed", 1)
+    new_pod = job_pod("dummy-migrate-new", "j-new", "Succeeded", 0)
+    leaving = {**pod("web-old"), "metadata": {**pod("web-old")["metadata"], "deletionTimestamp": ts(1)}}
+    objects = {"deployments": [deployment("web")], "jobs": [new_job], "pods": [pod("web-a"), leaving, old_pod, new_pod]}
+    ev = evaluate(objects)
+    assert st.decide(ev, None, [], None) == (st.GREEN, [])
+    assert sorted(p.name for p in ev.pods) == ["dummy-migrate-new", "web-a"]
+    objects["replicasets"] = [replicaset(deployment("web"))]
+    assert st.proc_of_pods(objects) == {"web-a": "web", "dummy-migrate-new": "migrate"}

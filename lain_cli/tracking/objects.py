@@ -7,7 +7,7 @@ completeness, from a pod without status to one being deleted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,6 +99,42 @@ def owned_by(obj: Obj, owner: Obj) -> bool:
     if ref.get("uid") and owner_uid:
         return ref["uid"] == owner_uid
     return ref.get("kind") == owner.get("kind") and ref.get("name") == meta(owner).get("name")
+
+
+def is_deleting(obj: Obj) -> bool:
+    return meta(obj).get("deletionTimestamp") is not None
+
+
+_OWNER_KINDS = {"ReplicaSet": "replicasets", "Job": "jobs", "StatefulSet": "statefulsets",
+                "DaemonSet": "daemonsets"}
+
+
+def live_pods(objects: Mapping[str, Sequence[Obj]]) -> list[Obj]:
+    """The pods in ``objects`` (by plural kind) that are the release as it is now.
+
+    Left out: pods being deleted, and pods whose controller is gone.  A deleted Job's
+    pods linger until the garbage collector removes them (seconds on a busy cluster);
+    they are the previous run, not this one.  A pod whose owner's kind was not listed
+    at all is kept: there is nothing to tell.
+    """
+    kept = []
+    for pod in objects.get("pods") or ():
+        if is_deleting(pod):
+            continue
+        ref = controller_ref(pod)
+        owners = objects.get(_OWNER_KINDS.get(str(ref.get("kind")), "")) if ref else None
+        if owners is not None and not any(owned_by(pod, owner) for owner in owners):
+            continue
+        kept.append(pod)
+    return kept
+
+
+def pods_of(workload: Obj, pods: Iterable[Obj], replicasets: Iterable[Obj] = ()) -> list[Obj]:
+    """The pods ``workload`` controls, by owner uid (through its ReplicaSets for a Deployment)."""
+    if workload.get("kind") == "Deployment":
+        sets = [rs for rs in replicasets if owned_by(rs, workload)]
+        return [p for p in pods if any(owned_by(p, rs) for rs in sets)]
+    return [p for p in pods if owned_by(p, workload)]
 
 
 # Events ---------------------------------------------------------------------
