@@ -9,6 +9,7 @@ import pytest
 
 pytest_plugins = [
     "tests.kubesim.fixture",
+    "tests.backends",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -118,7 +118,7 @@ def make_app(tmp_path: Path, cluster: Any, webhook: dict[str, Any] | None = None
     clusters_dir.mkdir()
     cluster_file: dict[str, Any] = {
         "kubeconfig": str(cluster.kubeconfig),
-        "namespace": "default",
+        "namespace": cluster.namespace,
         "registry": REGISTRY,
         "domain": "example.com",
     }

@@ -99,16 +99,16 @@ class LainApp:
         )
 
 
-def make_app(tmp_path: Path, kubeconfig: Path, values: dict[str, Any],
+def make_app(tmp_path: Path, cluster: Any, values: dict[str, Any],
              cluster_extra: dict[str, Any] | None = None) -> LainApp:
     root = tmp_path / "app"
     (root / "chart").mkdir(parents=True)
     (root / "chart" / "values.yaml").write_text(yaml.safe_dump({"appname": APP, **values}))
     clusters = tmp_path / "clusters"
     clusters.mkdir()
-    cluster = {"namespace": "default", "kubeconfig": str(kubeconfig), "domain": "example.com",
-               **(cluster_extra or {})}
-    (clusters / "sim.yaml").write_text(yaml.safe_dump(cluster))
+    cluster_file = {"namespace": cluster.namespace, "kubeconfig": str(cluster.kubeconfig), "domain": "example.com",
+                    **(cluster_extra or {})}
+    (clusters / "sim.yaml").write_text(yaml.safe_dump(cluster_file))
     env = dict(os.environ, LAIN_CLUSTERS_DIR=str(clusters), LAIN_HELM=tool("helm"),
                LAIN_KUBECTL=tool("kubectl"), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
@@ -129,6 +129,23 @@ def wait_pods(cluster: Any, component: str, count: int, predicate: Any, what: st
         return pods if len(pods) == count and all(predicate(p) for p in pods) else None
 
     return cluster.sim.wait_for(ready, timeout=timeout, message=what)
+
+
+def wait_job(cluster: Any, component: str, condition: str, timeout: float = 15) -> dict[str, Any]:
+    """The Job ``dummy-<component>`` once it has ``condition`` (Complete, Failed): on a real
+    control plane that comes a moment after its pod finished (SuccessCriteriaMet or
+    FailureTarget first)."""
+    def done() -> dict[str, Any] | None:
+        obj = cluster.sim.get("jobs", f"{APP}-{component}")
+        conditions = ((obj or {}).get("status") or {}).get("conditions") or []
+        return obj if any(c.get("type") == condition and c.get("status") == "True" for c in conditions) else None
+
+    return cluster.sim.wait_for(done, timeout=timeout, message=f"Job {APP}-{component} {condition}")
+
+
+def node_of(cluster: Any, component: str) -> str:
+    """The node the component's pods run on (one node on every test backend)."""
+    return str(pods_of(cluster, component)[0]["spec"]["nodeName"])
 
 
 def is_ready(pod: dict[str, Any]) -> bool:

@@ -99,8 +99,8 @@ class App:
         return sorted(p for p in self.tmpdir.rglob("*") if p.is_file())
 
 
-def write_cluster_file(directory: Path, kubeconfig: Path, webhook: dict[str, Any] | None) -> None:
-    doc: dict[str, Any] = {"kubeconfig": str(kubeconfig), "namespace": "default"}
+def write_cluster_file(directory: Path, kubeconfig: Path, webhook: dict[str, Any] | None, namespace: str) -> None:
+    doc: dict[str, Any] = {"kubeconfig": str(kubeconfig), "namespace": namespace}
     if webhook:
         doc["webhook"] = webhook
     directory.mkdir(parents=True, exist_ok=True)
@@ -128,6 +128,7 @@ def app(cluster: Cluster, tmp_path: Path) -> Iterator[App]:
             clusters_dir,
             cluster.kubeconfig,
             {"url": receiver.url(HOOK_PATH), "provider": "generic"},
+            cluster.namespace,
         )
         env = dict(
             os.environ,
@@ -394,6 +395,7 @@ def test_webhook_down_warns_and_exits_0(app: App, tmp_path: Path) -> None:
             "url": f"http://127.0.0.1:{closed_port()}/robot/send?access_token=tok3n-abcdef",
             "provider": "dingtalk",
         },
+        app.cluster.namespace,
     )
     result = app.lain(
         "env",
@@ -440,7 +442,7 @@ def test_send_msg(app: App) -> None:
 def test_send_msg_webhook_down_is_exit_1(app: App, tmp_path: Path) -> None:
     clusters_dir = tmp_path / "down-clusters"
     write_cluster_file(
-        clusters_dir, app.cluster.kubeconfig, {"url": f"http://127.0.0.1:{closed_port()}/x"}
+        clusters_dir, app.cluster.kubeconfig, {"url": f"http://127.0.0.1:{closed_port()}/x"}, app.cluster.namespace
     )
     result = app.lain(
         "send-msg",
@@ -461,7 +463,7 @@ def test_unreachable_cluster_is_a_clear_error(app: App, tmp_path: Path) -> None:
     )
     kubeconfig.write_text(text)
     clusters_dir = tmp_path / "dead-clusters"
-    write_cluster_file(clusters_dir, kubeconfig, None)
+    write_cluster_file(clusters_dir, kubeconfig, None, app.cluster.namespace)
     result = app.lain(
         "env", "add", f"A={SECRET_A}", extra_env={"LAIN_CLUSTERS_DIR": str(clusters_dir)}
     )

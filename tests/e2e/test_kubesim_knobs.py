@@ -8,7 +8,7 @@ import pytest
 
 from tests.kubesim.fixture import Cluster
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("kubesim")]
 K = "kubesim.lain.dev/"
 
 

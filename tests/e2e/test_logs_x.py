@@ -19,7 +19,6 @@ from tests.e2e.statusapp import (
     job,
     make_app,
     phase,
-    pods_of,
     restarted,
     wait_pods,
 )
@@ -39,7 +38,7 @@ VALUES = {
 
 @pytest.fixture
 def app(cluster, tmp_path):
-    return make_app(tmp_path, cluster.kubeconfig, VALUES)
+    return make_app(tmp_path, cluster, VALUES)
 
 
 def test_logs_of_a_proc_with_two_pods_are_interleaved_with_a_prefix(cluster, app):
@@ -145,40 +144,39 @@ def test_logs_bad_since_is_a_usage_error(app):
     assert "--since 'yesterday' is not a duration" in result.stderr
 
 
-def test_x_passes_stdout_and_exit_code_through(cluster, app):
+def test_x_passes_stdout_through_and_argv_untouched(cluster, app):
     cluster.sim.create(deployment("web", replicas=2))
     wait_pods(cluster, "web", 2, is_ready, "two ready web pods")
-    result = app.run("x", "--", "sh", "-c", "echo hi; exit 3")
-    assert "command terminated with exit code 3" in result.stderr, result.stderr
-    assert result.stdout == "hi\n"
-    assert result.returncode == 3
+    result = app.run("x", "--", "sh", "-c", "echo hi")
+    assert (result.returncode, result.stdout) == (0, "hi\n"), result.stderr
     # argv reaches the container untouched: no shell in between
     quoted = app.run("x", "web", "--", "printf", "%s|", "a b", "$HOME", "'q'")
     assert quoted.returncode == 0, quoted.stderr
     assert quoted.stdout == "a b|$HOME|'q'|"
 
 
-def test_x_container_option_and_env(cluster, app):
-    cluster.sim.create(deployment("web", replicas=1, env={"GREETING": "ni hao"}))
+# kwok v0.8.0 cannot report a command's exit code: its exec hands the streaming server
+# an os/exec error, not the ExitError that becomes NonZeroExitCode, so kubectl says
+# "Internal error occurred ... exit status 3" and exits 1 (and can drop the command's
+# last output).  A kubelet reports the code; the simulator does as the kubelet does.
+@pytest.mark.backends("kubesim")
+def test_x_passes_the_exit_code_through(cluster, app):
+    cluster.sim.create(deployment("web", replicas=1))
     wait_pods(cluster, "web", 1, is_ready, "a ready web pod")
-    result = app.run("x", "web", "-c", "web", "--", "printenv", "GREETING")
-    assert (result.returncode, result.stdout) == (0, "ni hao\n"), result.stderr
-    wrong = app.run("x", "web", "-c", "sidecar", "--", "true")
-    assert wrong.returncode == 2
-    assert "has no container 'sidecar'" in wrong.stderr and "containers: web" in wrong.stderr
+    result = app.run("x", "--", "sh", "-c", "echo hi; exit 3")
+    assert "command terminated with exit code 3" in result.stderr, result.stderr
+    assert result.stdout == "hi\n"
+    assert result.returncode == 3
+    child = _interactive(app)
+    child.sendline('echo "shell=${BASH_VERSION:+bash}"; exit 4')
+    child.expect("shell=bash")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 4
 
 
-def test_x_unknown_proc_and_no_running_pod(cluster, app):
-    unknown = app.run("x", "nope", "--", "true")
-    assert unknown.returncode == 2
-    assert "no proc named 'nope'" in unknown.stderr and "procs: crash, init, shonly, stuck, web" in unknown.stderr
-    cluster.sim.create(deployment("web", replicas=1, knobs={"unschedulable": "true"}))
-    cluster.sim.wait_for(lambda: pods_of(cluster, "web"), message="a web pod")
-    none = app.run("x", "web", "--", "true")
-    assert none.returncode == 1
-    assert "no running pod of web" in none.stderr
-
-
+# kwok's exec can drop what a command wrote in the instant before it exited (its stream
+# is closed as the process ends): the interactive shells below pause before `exit`.
 def _interactive(app, *args: str) -> pexpect.spawn:
     env = dict(app.env, PS1="$ ", TERM="dumb")
     return pexpect.spawn(LAIN, ["--cluster", "sim", "x", *args], cwd=str(app.root), env=env,
@@ -189,11 +187,11 @@ def test_x_opens_an_interactive_shell_on_a_terminal(cluster, app, tmp_path: Path
     cluster.sim.create(deployment("web", replicas=1))
     wait_pods(cluster, "web", 1, is_ready, "a ready web pod")
     child = _interactive(app)
-    child.sendline('echo "shell=${BASH_VERSION:+bash}"; exit 4')
+    child.sendline('echo "shell=${BASH_VERSION:+bash}"; sleep 0.3; exit 0')
     child.expect("shell=bash")
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 4
+    assert child.exitstatus == 0
 
 
 def test_x_falls_back_to_sh_without_bash(cluster, app, tmp_path: Path):
@@ -203,11 +201,11 @@ def test_x_falls_back_to_sh_without_bash(cluster, app, tmp_path: Path):
     cluster.sim.create(deployment("shonly", replicas=1, env={"PATH": str(only_sh)}))
     wait_pods(cluster, "shonly", 1, is_ready, "a ready pod")
     child = _interactive(app, "shonly")
-    child.sendline('echo "shell=${BASH_VERSION:-sh}"; exit 5')
+    child.sendline('echo "shell=${BASH_VERSION:-sh}"; /bin/sleep 0.3; exit 0')
     child.expect("shell=sh")
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 5
+    assert child.exitstatus == 0
 
 
 def test_x_asks_which_pod_on_a_terminal(cluster, app):

@@ -14,7 +14,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.statusapp import LAIN, deployment, is_ready, job, make_app, phase, pods_of, wait_pods
+from tests.e2e.statusapp import (
+    LAIN,
+    deployment,
+    is_ready,
+    job,
+    make_app,
+    node_of,
+    phase,
+    pods_of,
+    wait_job,
+    wait_pods,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +64,7 @@ def ingress():
 
 @pytest.fixture
 def app(cluster, tmp_path, ingress):
-    app = make_app(tmp_path, cluster.kubeconfig, VALUES, {"logLink": LOG_LINK})
+    app = make_app(tmp_path, cluster, VALUES, {"logLink": LOG_LINK})
     app.env["LAIN_INGRESS_ADDRESS"] = f"127.0.0.1:{ingress.server_address[1]}"
     return app
 
@@ -65,6 +76,7 @@ def healthy(cluster) -> None:
     wait_pods(cluster, "web", 2, is_ready, "two ready web pods")
     wait_pods(cluster, "worker", 1, is_ready, "a ready worker")
     wait_pods(cluster, "init", 1, phase("Succeeded"), "the init job")
+    wait_job(cluster, "init", "Complete")
 
 
 def status_json(app, *args: str) -> tuple[int, dict]:
@@ -78,7 +90,7 @@ def test_a_healthy_app_is_green_field_by_field(cluster, app):
     code, doc = status_json(app)
     assert (code, doc["verdict"], doc["reasons"]) == (0, "GREEN", [])
     assert (doc["schemaVersion"], doc["app"], doc["release"], doc["cluster"], doc["namespace"]) == (
-        1, "dummy", "dummy", "sim", "default")
+        1, "dummy", "dummy", "sim", cluster.namespace)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["generatedAt"])
     assert doc["procs"] == [
         {"name": "web", "kind": "deployment", "desired": 2, "ready": 2, "updated": 2, "available": 2,
@@ -91,7 +103,7 @@ def test_a_healthy_app_is_green_field_by_field(cluster, app):
     for pod in web:
         assert pod["name"].startswith("dummy-web-")
         assert (pod["phase"], pod["status"], pod["ready"], pod["restarts"], pod["node"], pod["state"]) == (
-            "Running", "Running", True, 0, "kubesim-node-1", "ready")
+            "Running", "Running", True, 0, node_of(cluster, "web"), "ready")
         assert (pod["reason"], pod["message"], pod["lastEvent"]) == ("", "", "")
         assert 0 <= pod["ageSeconds"] < 60
     [init] = doc["jobs"]
@@ -116,9 +128,9 @@ def test_the_short_summary_without_a_tty(cluster, app):
     result = app.run("status", "-s")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "dummy on cluster sim (namespace default), release dummy"
+    assert lines[0] == f"dummy on cluster sim (namespace {cluster.namespace}), release dummy"
     assert re.search(r"^  web +deployment +2/2 ready +2/2 updated +ready$", result.stdout, re.M)
-    assert len(re.findall(r"^  dummy-web-\S+ +Running +restarts 0 +age \d+s +node kubesim-node-1$",
+    assert len(re.findall(rf"^  dummy-web-\S+ +Running +restarts 0 +age \d+s +node {node_of(cluster, 'web')}$",
                           result.stdout, re.M)) == 2
     assert re.search(r"^  dummy-init +succeeded +succeeded 1 failed 0 +last run \S+Z$", result.stdout, re.M)
     assert re.search(r"^  ok +200 +\d+ ms  http://dummy.example.com/api$", result.stdout, re.M)
@@ -163,8 +175,7 @@ def test_a_failed_job_is_red(cluster, app):
     healthy(cluster)
     cluster.sim.create(job("migrate", knobs={"exit-code": "3", "logs": "migration failed"}))
     wait_pods(cluster, "migrate", 1, phase("Failed"), "the job's pod to fail")
-    cluster.sim.wait_for(lambda: any(c.get("type") == "Failed" for c in (cluster.sim.get(
-        "jobs", "dummy-migrate").get("status") or {}).get("conditions") or []), message="the job to fail")
+    wait_job(cluster, "migrate", "Failed")
     code, doc = status_json(app)
     assert (code, doc["verdict"]) == (1, "RED")
     assert any(r.startswith("Job dummy-migrate: BackoffLimitExceeded") and "exited with code 3" in r for r in doc["reasons"]), doc["reasons"]
@@ -200,7 +211,7 @@ def test_the_error_pattern_comes_from_values(cluster, app):
 
 def test_the_ingress_check_address_can_come_from_the_cluster_file(cluster, tmp_path, ingress):
     address = f"127.0.0.1:{ingress.server_address[1]}"
-    app = make_app(tmp_path, cluster.kubeconfig, VALUES, {"logLink": LOG_LINK, "ingressCheck": {"address": address}})
+    app = make_app(tmp_path, cluster, VALUES, {"logLink": LOG_LINK, "ingressCheck": {"address": address}})
     assert "LAIN_INGRESS_ADDRESS" not in app.env
     healthy(cluster)
     code, doc = status_json(app)

@@ -30,7 +30,7 @@ def deployment(name: str, replicas: int, annotations: dict[str, str] | None = No
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "default", "labels": labels},
+        "metadata": {"name": name, "labels": labels},
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
@@ -62,7 +62,7 @@ def wait_until(watch: ReleaseWatch, predicate, timeout: float = 10.0) -> bool:  
 
 
 def test_watch_sees_pods_appear_change_and_go(cluster) -> None:  # type: ignore[no-untyped-def]
-    target = KubeconfigCluster(cluster.kubeconfig)
+    target = KubeconfigCluster(cluster.kubeconfig, cluster.namespace)
     cluster.sim.create(deployment("web", 2))
     with ReleaseWatch(target, "app.kubernetes.io/instance=demo") as watch:
         assert wait_until(watch, lambda: len(watch.objects("pods")) == 2)
