@@ -25,6 +25,14 @@ echo "fake docker: $1 done"
 """
 
 
+# Run lain the way a terminal does: with Ctrl-C (SIGINT) at its default disposition.  A
+# test runner started in the background by a non-interactive shell has SIGINT ignored,
+# children inherit that, and a program that finds SIGINT ignored rightly keeps it so.
+AS_FROM_A_TERMINAL = [sys.executable, "-c",
+                      "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                      "os.execv(sys.argv[1], sys.argv[1:])"]
+
+
 def tool(name: str) -> str:
     major = os.environ.get("LAIN_TEST_HELM_MAJOR", "3")
     return str(REPO / ".venv" / "tools" / f"helm{major}" / name)
@@ -88,7 +96,7 @@ class App:
 
     def popen(self, *args: str, new_session: bool = False) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [LAIN, *args], cwd=self.root, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [*AS_FROM_A_TERMINAL, LAIN, *args], cwd=self.root, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=new_session,
         )
 

@@ -263,15 +263,17 @@ def test_deleting_a_job_leaves_its_pod_to_the_garbage_collector(cluster: Cluster
     reader.start()
     try:
         cluster.sim.wait_for(lambda: seen, timeout=WAIT, message="the watch to start")
-        cluster.sim.delete("jobs", "long")
+        # taken before the call: on a busy machine the garbage collector's deletion can
+        # reach the watch before the main thread runs again after the call returns
         deleted_job = time.monotonic()
+        cluster.sim.delete("jobs", "long")
         assert cluster.sim.get("jobs", "long") is None
         cluster.sim.wait_for(lambda: any(kind == "DELETED" for _, kind, _ in seen), timeout=WAIT,
                           message="the garbage collector to delete the pod")
     finally:
         watch.terminate()
         watch.wait(10)
-    # the pod outlived its Job: its deletion (by the garbage collector) came afterwards
+    # the Job's deletion did not take the pod with it: the garbage collector deleted it afterwards
     deletions = [at for at, kind, deleting in seen if deleting or kind == "DELETED"]
     assert deletions and min(deletions) >= deleted_job
     assert cluster.sim.list("pods", selector="job-name=long") == []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.e2e.deployapp import AS_FROM_A_TERMINAL
 from tests.e2e.statusapp import (
     LAIN,
     deployment,
@@ -66,7 +67,7 @@ def test_logs_of_a_proc_with_two_pods_are_interleaved_with_a_prefix(cluster, app
 def test_logs_follow_prints_new_lines_of_every_pod(cluster, app):
     cluster.sim.create(deployment("web", replicas=2, knobs={"logs": "ready"}))
     pods = wait_pods(cluster, "web", 2, is_ready, "two ready web pods")
-    follower = subprocess.Popen([LAIN, "--cluster", "sim", "-v", "logs", "web", "-f"], cwd=app.root,
+    follower = subprocess.Popen([*AS_FROM_A_TERMINAL, LAIN, "--cluster", "sim", "-v", "logs", "web", "-f"], cwd=app.root,
                                 env=app.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -290,7 +291,7 @@ def _wait_screen(socket: str, target: str, predicate, what: str, timeout: float 
 @pytest.mark.skipif(not Path(TMUX).exists(), reason="tmux is needed for the terminal test")
 def test_the_live_panel_draws_updates_and_quits_on_q(cluster, app, tmp_path):
     healthy(cluster)
-    socket = f"lain-status-{tmp_path.name}"
+    socket = f"lain-status-{os.getpid()}-{tmp_path.name}"  # one tmux server per test, across xdist workers
     done = tmp_path / "exit-code"
     env_args = [arg for key, value in app.env.items() if key.startswith(("LAIN_", "HOME", "XDG_", "KUBE", "PATH",
                                                                           "NO_COLOR"))

@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from tests.polling import wait_until
 
 from .resources import REGISTRY, ResourceType
 from .selectors import make_predicate
@@ -153,14 +154,7 @@ class SimClient:
     def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02,
                  message: str = "condition") -> T:
         """Poll ``predicate`` (run on the test thread) until it returns something truthy."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
-            time.sleep(interval)
+        return wait_until(predicate, timeout, interval, message)
 
 
 class SimThread:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import copy
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from tests.polling import wait_until
 
 from . import knobs as knobs_mod
 from .api import Api, ApiError, Resources
@@ -219,14 +220,7 @@ class KwokClient:
     def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02,
                  message: str = "condition") -> T:
         """Poll ``predicate`` until it returns something truthy."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
-            time.sleep(interval)
+        return wait_until(predicate, timeout, interval, message)
 
     # -- conveniences --------------------------------------------------------------------
     def close(self) -> None:
