@@ -270,7 +270,10 @@ def match_error_lines(
     output: str, pattern: re.Pattern[str], proc_of_pod: Mapping[str, str]
 ) -> tuple[list[LogLine], list[str]]:
     """Lines of ``kubectl logs --prefix`` output matching ``pattern``, and kubectl's own
-    complaints (unprefixed lines, e.g. a container still waiting to start)."""
+    complaints (unprefixed lines, e.g. a container still waiting to start).
+
+    Only the pods in ``proc_of_pod`` count: a label selector also reaches pods that are
+    no longer the release (a deleted Job's pod, kept until garbage collection)."""
     found: list[LogLine] = []
     complaints: list[str] = []
     for raw in output.splitlines():
@@ -280,9 +283,9 @@ def match_error_lines(
                 complaints.append(raw.strip())
             continue
         line = match.group("line")
-        if pattern.search(line):
-            pod = match.group("pod")
-            found.append(LogLine(proc_of_pod.get(pod, ""), pod, match.group("container"), line))
+        pod = match.group("pod")
+        if pod in proc_of_pod and pattern.search(line):
+            found.append(LogLine(proc_of_pod[pod], pod, match.group("container"), line))
     return found, complaints
 
 

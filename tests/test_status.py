@@ -158,6 +158,7 @@ def test_error_lines_are_matched_on_prefixed_output_only():
         "[pod/dummy-web-a/web] GET / 200",
         "[pod/dummy-web-a/web] Traceback (most recent call last):",
         "[pod/dummy-worker-b/worker] ERROR: lost connection",
+        "[pod/dummy-migrate-old/migrate] ERROR: a deleted Job's pod, not the release any more",
         "[pod/dummy-web-a/web] no errors today",
         'error: container "bad" in pod "dummy-bad-c" is waiting to start: ContainerCreating',
     ])
