@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lain_cli import console
+from lain_cli.tracking.objects import is_deleting  # a deleted Job's pods linger: never counted
 
 Obj = Mapping[str, Any]
 
@@ -62,11 +63,6 @@ def _owner_kinds(obj: Obj) -> set[str]:
 
 def is_hook(obj: Obj) -> bool:
     return HOOK_ANNOTATION in (_meta(obj).get("annotations") or {})
-
-
-def is_deleting(obj: Obj) -> bool:
-    """Being deleted (a deleted Job's pods linger until garbage collection): never counts."""
-    return _meta(obj).get("deletionTimestamp") is not None
 
 
 def run_id_of(obj: Obj) -> str:
