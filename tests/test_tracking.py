@@ -202,6 +202,48 @@ def test_crash_loop_fails_once_restarts_exceed_max(restarts, max_restarts, fatal
     assert result.state is (State.FAILED if fatal else State.PROGRESSING)
 
 
+def _between_crashes(fixture: str, state: dict, restarts: int = 4) -> PodStatus:
+    """A crash-looping pod seen in one of the moments between its back-offs."""
+    objs = load(fixture)
+    cs = objs["Pod"][0]["status"]["containerStatuses"][0]
+    cs["state"], cs["restartCount"] = state, restarts
+    return pod_status(objs["Pod"][0], NOW, DEFAULT_TOLERANCES, objs.get("Event", []))
+
+
+@pytest.mark.parametrize(("fixture", "reason"), [
+    ("pod-crashloop-4-restarts", "CrashLoopBackOff"), ("pod-oomkilled", "OOMKilled")])
+def test_a_crash_loop_past_max_restarts_stays_failed_while_running_again(fixture, reason):
+    result = _between_crashes(fixture, {"running": {"startedAt": "2025-06-12T09:59:58Z"}})
+    [problem] = result.problems
+    assert (result.state, problem.reason, problem.fatal, problem.crash) == (State.FAILED, reason, True, True)
+    assert problem.message.startswith(f"container {problem.container} restarted 4 times, running again for 2s, "
+                                      "not ready; last terminated: ")
+
+
+def test_a_crash_loop_past_max_restarts_stays_failed_the_moment_it_exits():
+    result = _between_crashes("pod-crashloop-4-restarts", {"terminated": {
+        "exitCode": 1, "reason": "Error", "finishedAt": "2025-06-12T09:59:59Z"}})
+    [problem] = result.problems
+    assert (result.state, problem.reason, problem.exit_code, problem.since) == (
+        State.FAILED, "CrashLoopBackOff", 1, at("09:59:59"))
+    assert problem.message == "container worker restarted 4 times and exited again: Error, exit code 1"
+
+
+def test_restarts_within_max_leave_a_running_container_to_its_readiness_budget():
+    result = _between_crashes("pod-crashloop-4-restarts", {"running": {"startedAt": "2025-06-12T09:59:58Z"}},
+                              restarts=3)
+    assert (result.state, result.problems) == (State.PROGRESSING, [])
+
+
+def test_a_container_ready_again_after_many_restarts_is_ready():
+    objs = load("pod-crashloop-4-restarts")
+    pod = objs["Pod"][0]
+    cs = pod["status"]["containerStatuses"][0]
+    cs.update(state={"running": {"startedAt": "2025-06-12T09:59:40Z"}}, ready=True, restartCount=9)
+    pod["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    assert pod_status(pod, NOW).state is State.READY
+
+
 def test_oomkilled_is_reported_as_such_with_the_memory_limit():
     [problem] = pod_of("pod-oomkilled", NOW).problems
     assert problem.reason == "OOMKilled"

@@ -168,6 +168,8 @@ class _PodReader:
         state = cs.get("state") or {}
         if "waiting" in state:
             return self.waiting(cs, state["waiting"] or {})
+        if self.between_crashes(cs, init):
+            return [self.crash_loop_between(cs, state)]
         if "terminated" in state:
             return self.terminated(cs, state["terminated"] or {}, init)
         if "running" in state and not init and not cs.get("ready"):
@@ -229,6 +231,45 @@ class _PodReader:
         since = parse_time(last.get("finishedAt")) or self.pod_started()
         return self.problem(name, reason, message, fatal, since,
                             exit_code=last.get("exitCode"), crash=True)
+
+    def between_crashes(self, cs: Obj, init: bool) -> bool:
+        """Whether a container past ``max_restarts`` that is not ready is only between
+        two crashes: just exited, or started again and not yet ready.  The kubelet
+        shows CrashLoopBackOff for most of the loop, and Error or Running for the
+        moments around each restart; the verdict must not flicker with them."""
+        # A failed init container is retried unless the pod's policy is Never.
+        restarted = self.restart_policy != "Never" if init else self.restart_policy == "Always"
+        return (
+            restarted
+            and not cs.get("ready")
+            and int(cs.get("restartCount") or 0) > self.tol.max_restarts
+            and bool((cs.get("lastState") or {}).get("terminated"))
+        )
+
+    def crash_loop_between(self, cs: Obj, state: Obj) -> Problem:
+        """A crash loop seen between its back-offs (see :meth:`between_crashes`)."""
+        name = cs.get("name") or ""
+        restarts = int(cs.get("restartCount") or 0)
+        current = state.get("terminated") or {}
+        last = current or (cs.get("lastState") or {}).get("terminated") or {}
+        reason = "OOMKilled" if last.get("reason") == "OOMKilled" else "CrashLoopBackOff"
+        if current:
+            message = f"container {name} restarted {restarts} times and exited again: {_describe_termination(current)}"
+        else:
+            started = parse_time((state.get("running") or {}).get("startedAt"))
+            message = (
+                f"container {name} restarted {restarts} times, running again for "
+                f"{self.elapsed(started):.0f}s, not ready; last terminated: {_describe_termination(last)}"
+            )
+        if reason == "OOMKilled":
+            limit = _memory_limit(self.specs.get(name) or {})
+            if limit:
+                message += f" (memory limit {limit})"
+        liveness = self.liveness_failure(name)
+        if liveness:
+            message += f"; {liveness}"
+        since = parse_time(last.get("finishedAt")) or self.pod_started()
+        return self.problem(name, reason, message, True, since, exit_code=last.get("exitCode"), crash=True)
 
     def liveness_failure(self, name: str) -> str | None:
         unhealthy = [

@@ -142,8 +142,10 @@ def test_the_short_summary_without_a_tty(cluster, app):
     assert app.run("status").stdout.splitlines()[-1] == "verdict: GREEN"
 
 
+# The reason, as a pattern: the kubelet alternates ErrImagePull (a pull is
+# failing) and ImagePullBackOff (waiting to try again) for as long as it tries.
 ABNORMAL = [
-    ("pull", {"pull": "fail"}, "ImagePullBackOff"),
+    ("pull", {"pull": "fail"}, "ErrImagePull|ImagePullBackOff"),
     ("crash", {"crash": "always"}, "CrashLoopBackOff"),
     ("oom", {"crash": "always", "oom": "true"}, "OOMKilled"),
     ("ready", {"ready": "never"}, "NotReady"),
@@ -164,12 +166,14 @@ def test_each_abnormal_pod_is_red_naming_the_pod_and_reason(cluster, app, case, 
             break
         time.sleep(0.5)
     assert (code, doc["verdict"]) == (1, "RED"), doc["reasons"]
-    assert any(name in r and reason in r for r in doc["reasons"]), doc["reasons"]
+    assert any(name in r and re.search(rf"\b({reason})\b", r) for r in doc["reasons"]), doc["reasons"]
     [row] = [p for p in doc["pods"] if p["name"] == name]
-    assert (row["state"], row["reason"]) == ("failed", reason)
+    assert row["state"] == "failed" and re.fullmatch(reason, row["reason"]), row
+    # The verdict holds however the pod moves on meanwhile (a crash loop is
+    # Running or Error for a moment around each restart).
     summary = app.run("status", "-s", "--grace", "1", "--exit-code")
-    assert summary.returncode == 1
-    assert re.search(rf"^  - Pod {name}\b.*{reason}", summary.stdout, re.M), summary.stdout
+    assert summary.returncode == 1, summary.stdout
+    assert re.search(rf"^  - Pod {name}\b.*\b({reason})\b", summary.stdout, re.M), summary.stdout
 
 
 def test_a_failed_job_is_red(cluster, app):
