@@ -148,10 +148,15 @@ def _crash_log(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lain`` console script."""
+    from lain_cli import interrupts, proc
     from lain_cli.errors import EXIT_FAILED, EXIT_USAGE, LainError
 
     try:
-        code = cli.main(args=argv, prog_name="lain", standalone_mode=False)
+        with interrupts.handling():
+            try:
+                code = cli.main(args=argv, prog_name="lain", standalone_mode=False)
+            finally:
+                proc.end_children()  # no kubectl watch or log stream outlives lain
     except LainError as exc:
         print(exc.render(), file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -160,12 +165,18 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        # click turns KeyboardInterrupt into Abort; the signal is its cause
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            stopped = interrupts.as_interrupted(exc.__cause__)
+            print(f"interrupted ({stopped.what})", file=sys.stderr)
+            sys.exit(stopped.exit_code)
         print("aborted", file=sys.stderr)
         sys.exit(130)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        stopped = interrupts.as_interrupted(exc)
+        print(f"\ninterrupted ({stopped.what})", file=sys.stderr)
+        sys.exit(stopped.exit_code)
     except BrokenPipeError:
         # stdout closed early (`lain ... | head`): not an error worth a message
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,28 +1,50 @@
-"""The deploy flow (design.md §5) and its siblings: update-image, rollback, wait.
+"""The release flow (design.md §5): deploy, update-image, rollback and wait.
 
-Every change goes through helm (``upgrade --install`` or ``rollback``), never
-around it.  helm is not asked to wait for workloads: lain follows the rollout
-itself (:mod:`lain_cli.rollout`) and fails fast with the reason, so helm never
-sits in a long wait that a failure or Ctrl-C would leave ``pending-upgrade``.
-A failed rollout leaves the release ``deployed`` but broken: lain says so,
-exits 1, and with ``--rollback-on-failure`` rolls back and follows that too.
+One way through, in this order: take the release's lock, read the history,
+decide the plan (:mod:`lain_cli.release_plan`), run helm through its executor
+while the tracker follows the hook jobs, track the rollout, record the verdict
+with the revision, check the green light, report.  Every step hands typed
+events (:mod:`lain_cli.events`) to the reporters; nothing here prints.
+
+helm is not asked to wait for workloads: lain follows the rollout itself and
+fails fast with the reason, so helm never sits in a long wait that a failure
+or Ctrl-C would leave ``pending-upgrade``.  A failed rollout leaves the release
+``deployed`` but broken: lain records that verdict on the revision (rollbacks
+skip it), exits 1 and, with ``--rollback-on-failure``, rolls back.
+
+The exit code is the outcome's, on a terminal or not; the live panel, when
+there is a terminal, opens only once the outcome is known.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
-import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from lain_cli import console, release
-from lain_cli.errors import EXIT_FAILED, EXIT_OK, LainError, OperationFailed, UsageError
+from lain_cli import events as ev
+from lain_cli import release, release_plan
+from lain_cli.clusters import Cluster
+from lain_cli.context import AppContext
+from lain_cli.deadline import Deadline
+from lain_cli.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ClusterError,
+    LainError,
+    OperationFailed,
+    UsageError,
+)
+from lain_cli.executors import Helm, HelmExecutor, Kubectl, KubectlExecutor
+from lain_cli.interrupts import Interrupted, as_interrupted
+from lain_cli.release_plan import ReleasePlan
+from lain_cli.reporters import Journal, Reporters, TerminalReporter
 
-EXIT_INTERRUPTED = 130
+__all__ = ["DeployOptions", "Journal", "deploy", "update_image", "rollback", "wait", "parse_duration",
+           "reported", "image_sections"]
 
 
 @dataclass(frozen=True)
@@ -31,64 +53,90 @@ class DeployOptions:
     wait: bool = True
     build: bool = False
     force_unlock: bool = False
+    even_if_alive: bool = False
     rollback_on_failure: bool = False
+    panel: bool = True  # on a terminal, open the live panel once the outcome is known
     journal: Journal | None = None  # set for --json: what happened, printed at the end
 
 
+# ---------------------------------------------------------------- what the flow needs from the cluster
+
+
+class HookWatch(Protocol):
+    """Follows this helm run's hook jobs (see :class:`lain_cli.rollout.HookFollower`)."""
+
+    cancel: threading.Event
+    aborted: Any
+    lost: ClusterError | None
+
+    def failure(self) -> Any: ...
+
+    def wait_for_failure(self, patience: float) -> Any: ...
+
+    def logs_of(self, job: str) -> list[str]: ...
+
+
+class Tracker(Protocol):
+    """Follows a release on the cluster: hooks while helm runs, then the rollout."""
+
+    def hooks(self, run_id: str, emit: ev.Emit) -> AbstractContextManager[HookWatch]: ...
+
+    def rollout(self, timeout: float, emit: ev.Emit) -> Any: ...  # lain_cli.rollout.Outcome
+
+    def green_light(self, run_tests: bool) -> Any: ...  # lain_cli.status.StatusReport
+
+
+class ClusterTracker:
+    """The real tracker: kubectl watches of the release (lain_cli.rollout) and the status checks."""
+
+    def __init__(self, ctx: AppContext, cluster: Cluster) -> None:
+        self.ctx = ctx
+        self.cluster = cluster
+
+    @contextmanager
+    def hooks(self, run_id: str, emit: ev.Emit) -> Iterator[HookWatch]:
+        from lain_cli import rollout
+
+        with rollout.HookFollower(self.cluster, self.ctx.release_name, run_id=run_id, emit=emit) as follower:
+            yield follower
+
+    def rollout(self, timeout: float, emit: ev.Emit) -> Any:
+        from lain_cli import rollout
+
+        return rollout.track(self.cluster, self.ctx.release_name, timeout=timeout, emit=emit)
+
+    def green_light(self, run_tests: bool) -> Any:
+        from lain_cli import status
+
+        return status.collect(self.ctx, run_tests=run_tests)
+
+
 @dataclass
-class Journal:
-    """What a release command did, for ``--json`` (CI): each notice-worthy event
-    in order, the images, the green-light report, and the outcome.
+class Tools:
+    """The executors and the tracker of one command, built once (fakes in unit tests)."""
 
-    With a journal the command prints one JSON document on stdout at the end and
-    no live panel or status summary (progress lines still go to stderr).
-    """
+    helm: HelmExecutor
+    kubectl: KubectlExecutor
+    tracker: Tracker
+    deadline: Deadline
 
-    action: str = ""
-    old_image: str = ""
-    new_image: str = ""
-    started: float = field(default_factory=time.monotonic)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    status: dict[str, Any] | None = None
-
-    def record(self, kind: str, text: str, details: Sequence[str], plan: Plan) -> None:
-        if kind == "deploy-start" or not self.action:
-            self.action, self.old_image, self.new_image = plan.action, plan.old_image, plan.new_image
-        self.events.append({"kind": kind, "text": text, "details": list(details)})
-
-    def document(self, ctx: Any, exit_code: int) -> dict[str, Any]:
-        result = {EXIT_OK: "succeeded", EXIT_INTERRUPTED: "interrupted"}.get(exit_code, "failed")
-        return {
-            "schemaVersion": 1,
-            "action": self.action,
-            "app": ctx.appname,
-            "release": ctx.release_name,
-            "cluster": ctx.cluster.name,
-            "namespace": ctx.namespace,
-            "oldImage": self.old_image,
-            "newImage": self.new_image,
-            "result": result,
-            "exitCode": exit_code,
-            "durationSeconds": round(time.monotonic() - self.started, 3),
-            "events": self.events,
-            "status": self.status,
-        }
+    @classmethod
+    def for_context(cls, ctx: AppContext, timeout: float) -> Tools:
+        cluster = cluster_of(ctx)
+        deadline = Deadline(timeout)
+        return cls(Helm.for_cluster(cluster, deadline), Kubectl(cluster, deadline), ClusterTracker(ctx, cluster),
+                   deadline)
 
 
-@dataclass
-class Plan:
-    """What one helm operation will do, for notices and messages."""
-
-    action: str  # deploy | update-image | rollback
-    old_image: str
-    new_image: str
-    old_tag: str
-    started: float
+def cluster_of(ctx: AppContext) -> Cluster:
+    return ctx.require_cluster()
 
 
-def reported(ctx: Any, journal: Journal | None, run: Callable[[], int]) -> int:
+def reported(ctx: AppContext, journal: Journal | None, run: Callable[[], int]) -> int:
     """Run a release command; with a journal (``--json``) print its document at the
     end, also when it fails with an error (the error is then re-raised)."""
+    from lain_cli import console
+
     if journal is None:
         return run()
     try:
@@ -98,170 +146,272 @@ def reported(ctx: Any, journal: Journal | None, run: Callable[[], int]) -> int:
         doc["error"] = {"message": exc.message, "hint": exc.hint, "details": exc.details}
         console.out_json(doc)
         raise
+    except KeyboardInterrupt as exc:
+        console.out_json(journal.document(ctx, as_interrupted(exc).exit_code))
+        raise
     console.out_json(journal.document(ctx, code))
     return code
 
 
-# ---------------------------------------------------------------- small helpers
+# ---------------------------------------------------------------- the lock
 
 
-def _cluster(ctx: Any) -> Any:
-    if ctx.cluster is None:
-        raise UsageError("no cluster selected", hint="run `lain use <cluster>` first")
-    return ctx.cluster
+@contextmanager
+def locked(ctx: AppContext, tools: Tools, options: DeployOptions, command: str,
+           emit: ev.Emit) -> Iterator[list[release.Revision]]:
+    """Hold the release's lock for the block; yields its history, with a pending
+    revision dealt with (refused, or unlocked on ``--force-unlock``)."""
+    from lain_cli.lock import ReleaseLock
+
+    lock = ReleaseLock(tools.kubectl, ctx.release_name, user=ctx.user, command=command,
+                       steal=options.force_unlock and options.even_if_alive)
+    with lock:
+        if lock.stolen_from is not None:
+            emit(ev.Warning(f"took the release's lock from {lock.stolen_from.description} (--even-if-alive)"))
+        history = tools.helm.history(ctx.release_name)
+        yield settle_pending(ctx, tools, options, history, emit)
 
 
-def _tag_of(image: str) -> str:
-    last = image.rsplit("/", 1)[-1]
-    return last.partition(":")[2]
-
-
-def git_log_between(repo: Path, old_tag: str, new_revision: str, limit: int = 20) -> tuple[str, ...]:
-    """``git log --oneline`` from the deployed tag's commit to HEAD ("" tags or unknown commits: none)."""
-    from lain_cli import proc
-    from lain_cli.errors import LainError
-
-    old = old_tag.removesuffix("-dirty")
-    if not old or not new_revision:
-        return ()
-    argv = ["git", "-C", str(repo), "log", "--oneline", "--no-decorate", f"-n{limit}", f"{old}..{new_revision}"]
-    try:
-        result = proc.run(argv, timeout=10, check=False)
-    except LainError:
-        return ()
-    return tuple(result.stdout.splitlines()) if result.ok else ()
-
-
-class Notices:
-    """Webhook notices sent in the background: a slow or dead webhook never slows a deploy."""
-
-    def __init__(self, ctx: Any, plan: Plan, journal: Journal | None = None) -> None:
-        self.ctx = ctx
-        self.plan = plan
-        self.journal = journal
-        self._threads: list[threading.Thread] = []
-        self._git_log: tuple[str, ...] | None = None
-
-    def git_log(self) -> tuple[str, ...]:
-        if self._git_log is None:
-            self._git_log = git_log_between(self.ctx.chart_dir.parent, self.plan.old_tag, self.ctx.git_revision)
-        return self._git_log
-
-    def send(self, kind: str, text: str = "", details: Sequence[str] = ()) -> None:
-        from lain_cli import notify
-
-        if self.journal is not None:
-            self.journal.record(kind, text, details, self.plan)
-        finished = kind != "deploy-start"
-        event = notify.Event(
-            kind=kind,  # type: ignore[arg-type]
-            app=self.ctx.appname,
-            cluster=self.ctx.cluster.name,
-            user=self.ctx.user,
-            text=text,
-            old_image=self.plan.old_image or None,
-            new_image=self.plan.new_image or None,
-            git_log=self.git_log(),
-            duration=(time.monotonic() - self.plan.started) if finished else None,
-            details=tuple(details),
-        )
-        thread = threading.Thread(target=notify.send_event, args=(self.ctx, event), daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def flush(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
-# ---------------------------------------------------------------- locks
-
-
-def check_lock(ctx: Any, history: list[release.Revision], options: DeployOptions) -> list[release.Revision]:
-    """Stop on a pending release (another deploy running, or one left stuck); unlock on request."""
-    cluster = _cluster(ctx)
-    lock = release.detect_lock(history, release.utcnow(), stale_after=options.timeout)
-    if lock is None:
+def settle_pending(ctx: AppContext, tools: Tools, options: DeployOptions, history: list[release.Revision],
+                   emit: ev.Emit) -> list[release.Revision]:
+    head = release.current(history)
+    pending_user = ""
+    if head is not None and head.pending:
+        try:
+            pending_user = release.release_user(tools.helm.values(ctx.release_name, head.number))
+        except LainError:
+            pending_user = ""
+    verdict = release_plan.lock_verdict(
+        history, release.utcnow(), timeout=options.timeout, force_unlock=options.force_unlock,
+        even_if_alive=options.even_if_alive, pending_user=pending_user, release_name=ctx.release_name,
+    )
+    if verdict.action == "proceed":
         return history
-    who = release.who_holds(cluster, ctx.release_name, lock.revision) or "someone"
-    age = release.humanize_age(lock.age(release.utcnow()))
-    where = f"release {ctx.release_name} is {lock.status} (revision {lock.revision}), started by {who} {age} ago"
-    if not options.force_unlock:
-        if not lock.stuck:
-            raise OperationFailed(
-                f"another deploy is in progress: {where}",
-                hint="wait for it (`lain wait`); if that deploy was killed and nothing runs any more, "
-                "`lain deploy --force-unlock` recovers the release",
-            )
-        target = release.rollback_target(history)
-        how = f"marks revision {lock.revision} failed"
-        if target is not None:
-            how += f", rolls back to revision {target.number}"
-        raise OperationFailed(
-            f"{where}: it is stuck (older than the {options.timeout:g}s deploy timeout)",
-            hint=f"`lain deploy --force-unlock` {how} and deploys again",
-        )
-    if not lock.stuck:
-        console.warn(f"{where}; unlocking anyway as asked (--force-unlock)")
-    done = release.force_unlock(cluster, ctx.release_name, history)
-    console.success(f"unlocked release {ctx.release_name}: {done}")
-    return release.read_history(cluster, ctx.release_name)
+    if verdict.action == "refuse":
+        raise OperationFailed(verdict.message, hint=verdict.hint)
+    emit(ev.Warning(f"{verdict.message}; unlocking as asked (--force-unlock)"))
+    done = release.force_unlock(tools.helm, tools.kubectl, ctx.release_name, history,
+                                timeout=tools.deadline.budget(options.timeout))
+    emit(ev.Success(f"unlocked release {ctx.release_name}: {done}"))
+    return tools.helm.history(ctx.release_name)
 
 
-# ---------------------------------------------------------------- running helm
+# ---------------------------------------------------------------- one helm operation, tracked
 
 
 @dataclass
-class HelmRun:
+class HelmOutcome:
     ok: bool
-    interrupted: bool
+    interrupted: Interrupted | None
     report: list[str]
-    output: str
+    hook_failure: Any = None
+    lost: ClusterError | None = None
 
 
-def run_helm(ctx: Any, argv: list[str], what: str, run_id: str = "") -> HelmRun:
-    """Run a helm upgrade/rollback while following its hook jobs; Ctrl-C is left to helm.
+class ReleaseRun:
+    """One helm upgrade or rollback of a plan: helm with its hooks followed, the
+    rollout tracked, the verdict recorded, the green light, the notices."""
 
-    ``run_id`` is the one the chart stamped on this run's hook Jobs (empty for a
-    rollback, whose hooks come from an older revision)."""
-    from lain_cli import proc, rollout
-    from lain_cli.errors import stderr_tail
+    def __init__(self, ctx: AppContext, options: DeployOptions, tools: Tools, plan: ReleasePlan,
+                 emit: Reporters, history: Sequence[release.Revision]) -> None:
+        self.ctx = ctx
+        self.options = options
+        self.tools = tools
+        self.plan = plan
+        self.emit = emit
+        self.revision = (history[-1].number + 1) if history else 1
+        self.helm_ok: bool | None = None  # None until helm has run
+        self.rollout_known = False  # the rollout's verdict is in (and recorded)
+        self._recording: threading.Thread | None = None
 
-    cluster = _cluster(ctx)
-    console.step(f"helm {what} {ctx.release_name}")
-    failure = None
-    with rollout.HookFollower(cluster, ctx.release_name, run_id=run_id) as follower:
-        result, interrupted = proc.run_forwarding_interrupt(argv, cancel=follower.cancel)
-        if follower.aborted is not None:
-            failure = follower.failure() or follower.aborted
-        elif not result.ok and not interrupted:
-            failure = follower.wait_for_failure(2.0)
-    if failure is not None:
-        # the log streams have drained now that the follower stopped
-        failure.logs = follower.logs_of(failure.job) or failure.logs
-    if follower.aborted is not None:
-        return HelmRun(False, False, rollout.hook_failure_report(failure or follower.aborted), result.stdout)
-    if result.ok and not interrupted:
-        return HelmRun(True, False, [], result.stdout)
-    if failure is not None:
-        return HelmRun(False, False, rollout.hook_failure_report(failure), result.stdout)
-    report = [f"helm {what} failed (exit {result.returncode})", *(f"  {ln}" for ln in stderr_tail(result.stdout))]
-    return HelmRun(False, interrupted, report, result.stdout)
+    # -- helm -----------------------------------------------------------------
+
+    def run_helm(self, argv: list[str], what: str, run_id: str) -> HelmOutcome:
+        """Run helm while following its hook jobs; a hook that cannot succeed, or a
+        lost cluster, stops helm at once (cleanly, so it records the revision failed)."""
+        from lain_cli import helm as helm_text
+        from lain_cli import rollout
+
+        self.emit(ev.Step(f"helm {what} {self.ctx.release_name}"))
+        failure = None
+        with self.tools.tracker.hooks(run_id, self.emit) as follower:
+            run = self.tools.helm.upgrade(argv, cancel=follower.cancel, timeout=self.tools.deadline.remaining())
+            self.helm_ok = run.ok and run.interrupted is None
+            if follower.aborted is not None:
+                failure = follower.failure() or follower.aborted
+            elif not run.ok and run.interrupted is None and follower.lost is None:
+                failure = follower.wait_for_failure(2.0)
+        lost = follower.lost
+        if failure is not None:
+            # the log streams have drained now that the follower stopped
+            failure.logs = follower.logs_of(failure.job) or failure.logs
+            return HelmOutcome(False, run.interrupted, rollout.hook_failure_report(failure), failure, lost)
+        if run.ok and run.interrupted is None:
+            return HelmOutcome(True, None, [], None, lost)
+        report = [f"helm {what} failed (exit {run.returncode})",
+                  *(f"  {ln}" for ln in helm_text.error_lines(run.output))]
+        if run.timed_out:
+            report[0] = f"helm {what} did not finish within --timeout {self.options.timeout:g}s"
+        return HelmOutcome(False, run.interrupted, report, None, lost)
+
+    # -- the verdict, kept with the revision ---------------------------------
+
+    def record(self, verdict: str) -> None:
+        """Write ``verdict`` into this revision's description, in the background
+        (it is joined in :meth:`finish`): ``lain history`` shows it, rollbacks skip
+        revisions whose rollout failed."""
+        description = release.with_verdict(self.plan.description, verdict)
+        self.finish()  # one write at a time, the last one wins
+
+        def write() -> None:
+            try:
+                release.record_description(self.tools.kubectl, self.ctx.release_name, self.revision, description)
+            except LainError as exc:
+                self.emit(ev.Warning(f"could not record the verdict on revision {self.revision}: {exc.message}"))
+
+        self._recording = threading.Thread(target=write, name="record-verdict", daemon=True)
+        self._recording.start()
+
+    def finish(self) -> None:
+        if self._recording is not None:
+            self._recording.join(timeout=self.tools.deadline.budget(30.0))
+
+    # -- the whole operation ---------------------------------------------------
+
+    def helm_failed(self, outcome: HelmOutcome) -> int:
+        action = self.plan.action
+        if outcome.interrupted is not None:
+            signal_ = outcome.interrupted
+            self.emit(ev.Warning(f"interrupted ({signal_.what}): helm stopped cleanly"))
+            for line in explain_state(self.tools.helm, self.ctx.release_name, self.plan.previous_good):
+                self.emit(ev.Info(line))
+            self.record(release.verdict_text("helm-failed", f"interrupted ({signal_.what})"))
+            self.emit(ev.Notice("deploy-failure", f"{action} interrupted ({signal_.what})"))
+            return signal_.exit_code
+        if outcome.lost is not None and outcome.hook_failure is None:
+            self.emit(ev.Notice("deploy-failure", f"{action}: lost the cluster while helm ran"))
+            raise ClusterError(
+                f"lost cluster {cluster_of(self.ctx).name} while helm {self.plan.helm_verb} ran: "
+                f"{outcome.lost.message}",
+                details=outcome.lost.details[-2:],
+                hint="check the network / VPN; once the cluster answers, `lain history` shows where the "
+                "release stands and `lain deploy` retries",
+            )
+        self.emit(ev.Failure(outcome.report[0], tuple(outcome.report[1:])))
+        for line in explain_state(self.tools.helm, self.ctx.release_name, self.plan.previous_good):
+            self.emit(ev.Info(line))
+        if outcome.hook_failure is not None:
+            hook = outcome.hook_failure
+            self.record(release.verdict_text("hook-failed", f"job {hook.job} {hook.reason}"))
+        else:
+            self.record(release.verdict_text("helm-failed", outcome.report[0]))
+        self.emit(ev.Notice("deploy-failure", f"{action}: {outcome.report[0]}", tuple(outcome.report[1:])))
+        return EXIT_FAILED
+
+    def interrupted(self, signal_: Interrupted) -> int:
+        """A signal outside helm's run (which handles its own): before helm started,
+        nothing changed; after it succeeded, the rollout is unconfirmed."""
+        action = self.plan.action
+        name = self.ctx.release_name
+        if self.rollout_known:
+            self.emit(ev.Warning(f"interrupted ({signal_.what}) after the rollout was judged: "
+                                 "`lain status` shows the green light"))
+        elif self.helm_ok:
+            self.record(release.verdict_text("unconfirmed", f"interrupted ({signal_.what})"))
+            self.emit(ev.Warning(
+                f"interrupted ({signal_.what}): release {name} is deployed, its rollout unconfirmed; "
+                "`lain wait` keeps following it, `lain rollback` goes back"
+            ))
+            self.emit(ev.Notice("deploy-failure", f"{action} interrupted ({signal_.what}) while tracking"))
+        elif self.helm_ok is None:
+            self.emit(ev.Warning(f"interrupted ({signal_.what}) before helm ran: release {name} is unchanged"))
+            self.emit(ev.Notice("deploy-failure", f"{action} interrupted ({signal_.what}) before it started"))
+        else:
+            self.emit(ev.Warning(f"interrupted ({signal_.what})"))
+        return signal_.exit_code
+
+    def follow_rollout(self) -> int:
+        """Track the rollout; record and report the verdict; roll back on failure if asked."""
+        action = self.plan.action
+        name = self.ctx.release_name
+        if not self.options.wait:
+            self.record(release.verdict_text("not-tracked", "--no-wait"))
+            self.emit(ev.Success(f"{action} of {name} submitted; not waiting for the rollout (--no-wait)"))
+            self.emit(ev.Notice(success_kind(action), f"{action} submitted without waiting for the rollout"))
+            return EXIT_OK
+        remaining = self.tools.deadline.remaining()
+        self.emit(ev.Step(f"tracking the rollout of {name} (timeout {remaining:.0f}s)"))
+        try:
+            outcome = self.tools.tracker.rollout(remaining, self.emit)
+        except ClusterError as exc:
+            self.record(release.verdict_text("unconfirmed", "lost the cluster while tracking"))
+            self.emit(ev.Notice("deploy-failure", f"{action}: lost the cluster while tracking the rollout"))
+            raise ClusterError(f"lost cluster {cluster_of(self.ctx).name} while tracking the rollout: {exc.message}",
+                               details=exc.details, hint=exc.hint) from exc
+        self.rollout_known = True
+        if outcome.ok:
+            self.record(release.verdict_text("ready"))
+            self.emit(ev.Success(f"{action} of {name} is ready ({outcome.duration:.1f}s): {outcome.verdict.summary}"))
+            self.emit(ev.Notice(success_kind(action), f"{action}: {outcome.verdict.summary}"))
+            return self.green_light()
+        headline = "timed out" if outcome.timed_out else "failed"
+        kind = "timed-out" if outcome.timed_out else "failed"
+        self.record(release.verdict_text(kind, _verdict_detail(outcome)))
+        self.emit(ev.Failure(f"rollout of {name} {headline}"))
+        self.emit(ev.Failure(outcome.report[0], tuple(outcome.report[1:])))
+        self.emit(ev.Notice("deploy-failure", f"{action}: rollout {headline}", tuple(outcome.report)))
+        self.emit(ev.Warning(f"release {name} is deployed but not healthy"))
+        if self.options.rollback_on_failure:
+            self.finish()  # the verdict first: the rollback target must skip this revision
+            roll_back_after_failure(self.ctx, self.options, self.tools, self.revision, self.emit)
+        else:
+            self.emit(ev.Info("`lain rollback` goes back to the previous good revision; "
+                              "`lain logs PROC` shows more logs"))
+        return EXIT_FAILED
+
+    def green_light(self) -> int:
+        """The end of a successful rollout (design.md §5.8): the status summary (helm
+        tests included when the app declares ``tests``) and its verdict as the exit
+        code (RED: 1); with ``--json`` the report goes into the journal instead."""
+        from lain_cli import panel, status
+
+        journal = self.options.journal
+        try:
+            report = self.tools.tracker.green_light(bool(self.ctx.values.get("tests")))
+        except LainError as exc:
+            self.emit(ev.Warning(f"could not check the green light: {exc.message}"))
+            return EXIT_OK
+        if journal is not None:
+            journal.status = report.as_dict()
+        else:
+            panel.print_summary(report)
+        if report.verdict == status.RED:
+            self.emit(ev.Failure(f"{self.ctx.release_name} rolled out, but the green light is red"))
+            return EXIT_FAILED
+        return EXIT_OK
 
 
-def explain_state(ctx: Any, previous_good: int | None) -> list[str]:
-    """Where the release stands now and what to run next (after Ctrl-C or a helm failure)."""
-    from lain_cli.errors import LainError
+def _verdict_detail(outcome: Any) -> str:
+    failure = outcome.verdict.first_failure() if outcome.verdict is not None else None
+    if failure is None:
+        return outcome.report[0] if outcome.report else ""
+    return f"{failure.workload.component or failure.workload.name} {failure.problem.reason}"
 
+
+def success_kind(action: str) -> str:
+    return "rollback" if action == "rollback" else "deploy-success"
+
+
+def explain_state(helm: HelmExecutor, release_name: str, previous_good: int | None) -> list[str]:
+    """Where the release stands now and what to run next (after an interrupt or a helm failure)."""
     try:
-        history = release.read_history(_cluster(ctx), ctx.release_name)
+        history = helm.history(release_name)
     except LainError as exc:
         return [f"could not read the release's state: {exc.message}"]
     head = release.current(history)
     if head is None:
-        return [f"release {ctx.release_name} was not created; run `lain deploy` again when ready"]
-    lines = [f"release {ctx.release_name} is now {head.status} (revision {head.number})"]
+        return [f"release {release_name} was not created; run `lain deploy` again when ready"]
+    lines = [f"release {release_name} is now {head.status} (revision {head.number})"]
     if head.pending:
         lines.append("run `lain deploy --force-unlock` to recover it, then deploy again")
     elif head.status == "failed":
@@ -272,103 +422,96 @@ def explain_state(ctx: Any, previous_good: int | None) -> list[str]:
     return lines
 
 
-# ---------------------------------------------------------------- the shared tail: track, report, notify
+def open_panel(ctx: AppContext, options: DeployOptions, code: int) -> None:
+    """On a terminal, the live panel once the outcome is known (``q`` leaves it)."""
+    from lain_cli import console, panel
 
-
-def _success_kind(action: str) -> str:
-    return "rollback" if action == "rollback" else "deploy-success"
-
-
-def follow_rollout(ctx: Any, options: DeployOptions, notices: Notices, action: str) -> int:
-    """Track the rollout; report; roll back on failure if asked.  Returns the exit code."""
-    from lain_cli import proc, rollout
-
-    if not options.wait:
-        console.success(f"{action} of {ctx.release_name} submitted; not waiting for the rollout (--no-wait)")
-        notices.send(_success_kind(action), text=f"{action} submitted without waiting for the rollout")
-        return EXIT_OK
-    console.step(f"tracking the rollout of {ctx.release_name} (timeout {options.timeout:g}s)")
-    tracking_started = time.monotonic()
-    try:
-        outcome = rollout.track(_cluster(ctx), ctx.release_name, timeout=options.timeout)
-    except KeyboardInterrupt:
-        console.warn(
-            f"interrupted: release {ctx.release_name} is deployed, its rollout unconfirmed; "
-            "`lain wait` keeps following it, `lain rollback` goes back"
-        )
-        return EXIT_INTERRUPTED
-    if proc.is_verbose():
-        console.info(f"rollout tracked in {(time.monotonic() - tracking_started) * 1000:.0f} ms")
-    if outcome.ok:
-        console.success(f"{action} of {ctx.release_name} is ready ({outcome.duration:.1f}s): {outcome.verdict.summary}")
-        notices.send(_success_kind(action), text=f"{action}: {outcome.verdict.summary}")
-        return green_light(ctx, outcome, options.journal)
-    headline = "timed out" if outcome.timed_out else "failed"
-    console.failure(f"rollout of {ctx.release_name} {headline}")
-    for line in outcome.report:
-        console.failure(line) if line is outcome.report[0] else console.info(line)
-    notices.send("deploy-failure", text=f"{action}: rollout {headline}", details=outcome.report[:3])
-    console.warn(f"release {ctx.release_name} is deployed but not healthy")
-    if options.rollback_on_failure:
-        roll_back_after_failure(ctx, options, notices)
-    else:
-        console.info("`lain rollback` goes back to the previous good revision; `lain logs PROC` shows more logs")
-    return EXIT_FAILED
-
-
-def green_light(ctx: Any, outcome: Any, journal: Journal | None = None) -> int:
-    """The end of a successful rollout (design.md §5.8): the live status panel on a
-    terminal; without one, the status summary (helm tests included when the app
-    declares ``tests``) and its verdict as the exit code (RED: 1).  With a journal
-    (``--json``) the report goes into it instead of being printed."""
-    from lain_cli import panel, proc, status
-    from lain_cli.errors import LainError
-
-    started = time.monotonic()
-    try:
-        if console.interactive() and journal is None:
-            panel.run_live(ctx)
-            return EXIT_OK
-        report = status.collect(ctx, run_tests=bool(ctx.values.get("tests")))
-    except LainError as exc:
-        console.warn(f"could not check the green light: {exc.message}")
-        return EXIT_OK
-    if proc.is_verbose():
-        console.info(f"green light checked in {(time.monotonic() - started) * 1000:.0f} ms")
-    if journal is not None:
-        journal.status = report.as_dict()
-    else:
-        panel.print_summary(report)
-    if report.verdict == status.RED:
-        console.failure(f"{ctx.release_name} rolled out, but the green light is red")
-        return EXIT_FAILED
-    return EXIT_OK
-
-
-def roll_back_after_failure(ctx: Any, options: DeployOptions, notices: Notices) -> None:
-    history = release.read_history(_cluster(ctx), ctx.release_name)
-    target = release.rollback_target(history)
-    if target is None:
-        console.warn("no earlier good revision to roll back to (--rollback-on-failure)")
+    if not options.panel or options.journal is not None or not console.interactive():
         return
-    console.step(f"rolling back to revision {target.number} (--rollback-on-failure)")
-    stamp = release.stamp_of(history, target)
-    plan = Plan("rollback", notices.plan.new_image, stamp.image if stamp else "", "", time.monotonic())
-    back = Notices(ctx, plan, options.journal)
-    rolled = perform_rollback(ctx, target.number, options, back)
-    back.flush()
-    if rolled == EXIT_OK:
-        console.success(f"rolled back to revision {target.number}")
+    if code != EXIT_OK and code != EXIT_FAILED:
+        return
+    console.info(f"opening the live panel: q leaves it; lain then exits {code} "
+                 f"({'success' if code == EXIT_OK else 'failure'}); --no-panel skips it")
+    try:
+        panel.run_live(ctx)
+    except LainError as exc:
+        console.warn(f"could not open the live panel: {exc.message}")
 
 
-# ---------------------------------------------------------------- deploy
+def upgrade(ctx: AppContext, options: DeployOptions, tools: Tools, plan: ReleasePlan,
+            history: Sequence[release.Revision], emit: Reporters) -> int:
+    """``helm upgrade --install`` of the built-in chart with the plan's values, then
+    the shared tail (track, record, report, notify)."""
+    from lain_cli import chart
+
+    assert plan.values is not None
+    run = ReleaseRun(ctx, options, tools, plan, emit, history)
+    run_id = uuid.uuid4().hex[:16]
+    values = {**plan.values, "lain": {**plan.values["lain"], "runId": run_id}}
+    try:
+        with chart.staged_chart(ctx.release_name, ctx.image_tag, values) as chart_dir:
+            argv = tools.helm.upgrade_argv(ctx.release_name, chart_dir, description=plan.description,
+                                           timeout=tools.deadline.remaining())
+            outcome = run.run_helm(argv, plan.helm_verb, run_id)
+        code = run.follow_rollout() if outcome.ok else run.helm_failed(outcome)
+    except KeyboardInterrupt as exc:
+        code = run.interrupted(as_interrupted(exc))
+    finally:
+        run.finish()
+    return code
 
 
-def deploy(ctx: Any, options: DeployOptions) -> int:
+def perform_rollback(ctx: AppContext, options: DeployOptions, tools: Tools, plan: ReleasePlan,
+                     history: Sequence[release.Revision], emit: Reporters) -> int:
+    assert plan.target is not None
+    run = ReleaseRun(ctx, options, tools, plan, emit, history)
+    try:
+        argv = tools.helm.rollback_argv(ctx.release_name, plan.target, timeout=tools.deadline.remaining())
+        outcome = run.run_helm(argv, f"rollback to {plan.target}", "")
+        # helm's own description says "Rollback to N"; lain's says who, and the images
+        code = run.follow_rollout() if outcome.ok else run.helm_failed(outcome)
+    except KeyboardInterrupt as exc:
+        code = run.interrupted(as_interrupted(exc))
+    finally:
+        run.finish()
+    return code
 
-    cluster = _cluster(ctx)
-    started = time.monotonic()
+
+def roll_back_after_failure(ctx: AppContext, options: DeployOptions, tools: Tools, failed: int,
+                            emit: ev.Emit) -> None:
+    history = tools.helm.history(ctx.release_name)
+    try:
+        plan = release_plan.plan_rollback(ctx.release_name, ctx.user, history, None, before=failed)
+    except LainError:
+        emit(ev.Warning("no earlier revision that rolled out to roll back to (--rollback-on-failure)"))
+        return
+    emit(ev.Step(f"rolling back to revision {plan.target}, {plan.target_note}{_skipped_note(plan)} "
+                 "(--rollback-on-failure)"))
+    back = Reporters(ctx, plan.images, options.journal)
+    try:
+        follow = DeployOptions(timeout=options.timeout, wait=options.wait, panel=False, journal=options.journal)
+        code = perform_rollback(ctx, follow, tools, plan, history, back)
+    finally:
+        back.flush()
+    if code == EXIT_OK:
+        emit(ev.Success(f"rolled back to revision {plan.target}"))
+
+
+def _skipped_note(plan: ReleasePlan) -> str:
+    if not plan.skipped:
+        return ""
+    numbers = ", ".join(str(n) for n in plan.skipped)
+    return f"; skipped revision{'s' if len(plan.skipped) > 1 else ''} {numbers}: rollout failed"
+
+
+# ---------------------------------------------------------------- the commands
+
+
+def deploy(ctx: AppContext, options: DeployOptions, tools: Tools | None = None) -> int:
+    cluster = cluster_of(ctx)
+    tools = tools or Tools.for_context(ctx, options.timeout)
     new_image = f"{ctx.image_repository}:{ctx.image_tag}"
+    terminal = TerminalReporter()
     if options.build:
         from lain_cli import build
 
@@ -378,70 +521,19 @@ def deploy(ctx: Any, options: DeployOptions) -> int:
                 hint=f"set `registry:` in the cluster file {cluster.source or cluster.name}",
             )
         build.build_and_push(ctx.chart_dir.parent, new_image, ctx.values.get("build") or {})
-    history = check_lock(ctx, release.read_history(cluster, ctx.release_name), options)
-    previous = release.last_deployed(history)
-    old_stamp = release.stamp_of(history, previous) if previous else None
-    values = ctx.chart_values()
-    images = release.flat_images(values["lain"]["images"])
-    plan = Plan("deploy", old_stamp.image if old_stamp else "", new_image, _tag_of(old_stamp.image) if old_stamp else "", started)
-    notices = Notices(ctx, plan, options.journal)
-    notices.send("deploy-start")
-    description = release.describe("deploy", ctx.user, images, new_image)
-    previous_good = previous.number if previous else None
-    return upgrade(ctx, options, notices, values, description, "deploy", previous_good)
+    with locked(ctx, tools, options, "deploy", terminal) as history:
+        plan = release_plan.plan_deploy(ctx.release_name, ctx.user, new_image, ctx.chart_values(), history)
+        emit = Reporters(ctx, plan.images, options.journal)
+        try:
+            emit(ev.Notice("deploy-start"))
+            code = upgrade(ctx, options, tools, plan, history, emit)
+        finally:
+            emit.flush()
+    open_panel(ctx, options, code)
+    return code
 
 
-def upgrade(
-    ctx: Any,
-    options: DeployOptions,
-    notices: Notices,
-    values: dict[str, Any],
-    description: str,
-    action: str,
-    previous_good: int | None,
-) -> int:
-    """``helm upgrade --install`` of the built-in chart with ``values``, then the
-    shared tail (track, report, notify).  Notices are flushed on every path."""
-    from lain_cli import chart, helm, tools
-
-    tool = tools.helm()
-    what = "upgrade --install" if action == "deploy" else "upgrade"
-    run_id = uuid.uuid4().hex[:16]
-    values = {**values, "lain": {**values["lain"], "runId": run_id}}
-    try:
-        with chart.staged_chart(ctx.release_name, ctx.image_tag, values) as chart_dir:
-            argv = helm.upgrade_argv(
-                tool.path, tool.major, ctx.release_name, chart_dir,
-                cluster_args=_cluster(ctx).helm_args(), description=description, timeout=options.timeout,
-            )
-            run = run_helm(ctx, argv, what, run_id)
-        return finish(ctx, options, notices, run, action, previous_good)
-    finally:
-        notices.flush()
-
-
-def finish(ctx: Any, options: DeployOptions, notices: Notices, run: HelmRun, action: str, previous_good: int | None) -> int:
-    if run.interrupted:
-        console.warn("interrupted: helm stopped cleanly")
-        for line in explain_state(ctx, previous_good):
-            console.info(line)
-        notices.send("deploy-failure", text=f"{action} interrupted (Ctrl-C)")
-        return EXIT_INTERRUPTED
-    if not run.ok:
-        console.failure(run.report[0])
-        for line in run.report[1:]:
-            console.info(line)
-        for line in explain_state(ctx, previous_good):
-            console.info(line)
-        notices.send("deploy-failure", text=f"{action}: {run.report[0]}", details=run.report[1:3])
-        return EXIT_FAILED
-    return follow_rollout(ctx, options, notices, action)
-
-
-# ---------------------------------------------------------------- update-image
-
-
-def image_sections(ctx: Any) -> dict[str, str]:
+def image_sections(ctx: AppContext) -> dict[str, str]:
     """proc -> section under ``lain.images`` for every proc update-image may touch."""
     from lain_cli import schema
 
@@ -452,10 +544,8 @@ def image_sections(ctx: Any) -> dict[str, str]:
     return found
 
 
-def update_image(ctx: Any, procs: Sequence[str], options: DeployOptions) -> int:
+def update_image(ctx: AppContext, procs: Sequence[str], options: DeployOptions, tools: Tools | None = None) -> int:
     """Roll the new image to ``procs`` only: every other value stays exactly as deployed."""
-
-    cluster = _cluster(ctx)
     sections = image_sections(ctx)
     unknown = [p for p in procs if p not in sections]
     if unknown:
@@ -463,121 +553,58 @@ def update_image(ctx: Any, procs: Sequence[str], options: DeployOptions) -> int:
             f"unknown proc{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
             hint=f"procs of {ctx.appname}: {', '.join(sorted(sections)) or 'none'}",
         )
-    started = time.monotonic()
-    history = check_lock(ctx, release.read_history(cluster, ctx.release_name), options)
-    previous = release.last_deployed(history)
-    if previous is None:
-        raise OperationFailed(
-            f"release {ctx.release_name} has no deployed revision to update", hint="run `lain deploy` first"
+    tools = tools or Tools.for_context(ctx, options.timeout)
+    terminal = TerminalReporter()
+    with locked(ctx, tools, options, "update-image", terminal) as history:
+        deployed = tools.helm.values(ctx.release_name) if release.last_deployed(history) else {}
+        plan = release_plan.plan_update_image(
+            ctx.release_name, ctx.user, procs, sections, {p: ctx.image_of(p) for p in procs}, deployed, history,
         )
-    deployed = release.read_values(cluster, ctx.release_name)
-    values = copy.deepcopy(deployed)
-    images = (values.get("lain") or {}).get("images") or {}
-    changes = []
-    for proc in procs:
-        section = sections[proc]
-        if proc not in (images.get(section) or {}):
-            raise UsageError(
-                f"proc {proc} is not part of the deployed release {ctx.release_name}",
-                hint="a new proc needs a full `lain deploy`",
-            )
-        new = ctx.image_of(proc)
-        changes.append((proc, images[section][proc], new))
-        images[section][proc] = new
-    new_flat = release.flat_images(images)
-    plan = Plan(
-        "update-image",
-        ", ".join(f"{p}={old}" for p, old, _ in changes),
-        ", ".join(f"{p}={new}" for p, _, new in changes),
-        _tag_of(changes[0][1]),
-        started,
-    )
-    notices = Notices(ctx, plan, options.journal)
-    notices.send("deploy-start", text=f"update-image {' '.join(procs)}")
-    for proc, old, new in changes:
-        console.info(f"{proc}: {old} -> {new}")
-    description = release.describe("update-image", ctx.user, new_flat)
-    return upgrade(ctx, options, notices, values, description, "update-image", previous.number)
+        emit = Reporters(ctx, plan.images, options.journal)
+        try:
+            emit(ev.Notice("deploy-start", f"update-image {' '.join(procs)}"))
+            for proc, old, new in plan.changes:
+                emit(ev.Info(f"{proc}: {old} -> {new}"))
+            code = upgrade(ctx, options, tools, plan, history, emit)
+        finally:
+            emit.flush()
+    open_panel(ctx, options, code)
+    return code
 
 
-# ---------------------------------------------------------------- rollback
+def rollback(ctx: AppContext, revision: int | None, options: DeployOptions, tools: Tools | None = None) -> int:
+    cluster = cluster_of(ctx)
+    tools = tools or Tools.for_context(ctx, options.timeout)
+    terminal = TerminalReporter()
+    with locked(ctx, tools, options, "rollback", terminal) as history:
+        if not history:
+            raise OperationFailed(f"release {ctx.release_name} is not installed on {cluster.name}")
+        plan = release_plan.plan_rollback(ctx.release_name, ctx.user, history, revision)
+        what = f" ({plan.images.new_image})" if plan.images.new_image else ""
+        terminal(ev.Step(f"rolling back {ctx.release_name} from revision {history[-1].number} to revision "
+                         f"{plan.target}{what}, {plan.target_note}" + _skipped_note(plan)))
+        emit = Reporters(ctx, plan.images, options.journal)
+        try:
+            code = perform_rollback(ctx, options, tools, plan, history, emit)
+        finally:
+            emit.flush()
+    open_panel(ctx, options, code)
+    return code
 
 
-def rollback(ctx: Any, revision: int | None, options: DeployOptions) -> int:
-    cluster = _cluster(ctx)
-    history = check_lock(ctx, release.read_history(cluster, ctx.release_name), options)
-    if not history:
-        raise OperationFailed(f"release {ctx.release_name} is not installed on {cluster.name}")
-    head = history[-1]
-    if revision is None:
-        target = release.rollback_target(history)
-        if target is None:
-            raise OperationFailed(
-                f"release {ctx.release_name} has no good revision before {head.number} to roll back to",
-                hint="`lain history` lists the revisions",
-            )
-    else:
-        found = [r for r in history if r.number == revision]
-        if not found:
-            known = ", ".join(str(r.number) for r in history)
-            raise UsageError(f"release {ctx.release_name} has no revision {revision}", hint=f"revisions: {known}")
-        target = found[0]
-    stamp = release.stamp_of(history, target)
-    what = f" ({stamp.image})" if stamp else ""
-    console.step(f"rolling back {ctx.release_name} from revision {head.number} to revision {target.number}{what}")
-    current_stamp = release.stamp_of(history, release.last_deployed(history) or head)
-    plan = Plan(
-        "rollback",
-        current_stamp.image if current_stamp else "",
-        stamp.image if stamp else "",
-        "",
-        time.monotonic(),
-    )
-    notices = Notices(ctx, plan, options.journal)
-    try:
-        return perform_rollback(ctx, target.number, options, notices)
-    finally:
-        notices.flush()
-
-
-def perform_rollback(ctx: Any, revision: int, options: DeployOptions, notices: Notices) -> int:
-    from lain_cli import helm, tools
-
-    tool = tools.helm()
-    argv = helm.rollback_argv(
-        tool.path, tool.major, ctx.release_name, revision, cluster_args=_cluster(ctx).helm_args(),
-        timeout=options.timeout,
-    )
-    run = run_helm(ctx, argv, f"rollback to {revision}")
-    follow_options = DeployOptions(timeout=options.timeout, wait=options.wait, journal=options.journal)
-    return finish(ctx, follow_options, notices, run, "rollback", None)
-
-
-# ---------------------------------------------------------------- wait
-
-
-def wait(
-    ctx: Any,
-    timeout: float,
-    on_progress: Callable[[str], None] | None = None,
-    journal: Journal | None = None,
-) -> int:
+def wait(ctx: AppContext, timeout: float, journal: Journal | None = None, tools: Tools | None = None) -> int:
     """Block until every workload of the release is ready (jobs complete); 1 on failure or timeout."""
-    from lain_cli import rollout
-
-    cluster = _cluster(ctx)
-    printer = rollout.ProgressPrinter(on_progress)
-    outcome = rollout.track(cluster, ctx.release_name, timeout=timeout, printer=printer)
+    tools = tools or Tools.for_context(ctx, timeout)
+    terminal = TerminalReporter()
+    outcome = tools.tracker.rollout(tools.deadline.remaining(), terminal)
     if journal is not None:
         journal.action = "wait"
         kind = "ready" if outcome.ok else ("timed-out" if outcome.timed_out else "failed")
         journal.events.append({"kind": kind, "text": outcome.verdict.summary, "details": list(outcome.report)})
     if outcome.ok:
-        console.success(f"{ctx.release_name} is ready: {outcome.verdict.summary}")
+        terminal(ev.Success(f"{ctx.release_name} is ready: {outcome.verdict.summary}"))
         return EXIT_OK
-    console.failure(outcome.report[0])
-    for line in outcome.report[1:]:
-        console.info(line)
+    terminal(ev.Failure(outcome.report[0], tuple(outcome.report[1:])))
     return EXIT_FAILED
 
 
@@ -597,3 +624,4 @@ def parse_duration(text: str) -> float:
     if seconds <= 0:
         raise UsageError("--timeout must be positive")
     return seconds
+

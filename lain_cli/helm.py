@@ -14,9 +14,12 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lain_cli.errors import CommandFailed, ConfigError, ToolError
+
+if TYPE_CHECKING:
+    from lain_cli.clusters import Cluster
 
 # helm template/lint are local work; a minute means something is wrong.
 RENDER_TIMEOUT = 120
@@ -342,6 +345,17 @@ def get_manifest_argv(
     return argv
 
 
+_KLOG = re.compile(r"^[EWI]\d{4} \d\d:\d\d:\d\d\.\d+ ")
+
+
+def error_lines(output: str, lines: int = 8) -> list[str]:
+    """The last lines of helm's output worth showing: client-go's klog noise
+    (``E1201 ... reflector.go ... Failed to watch``) left out, as it repeats the
+    error helm states itself."""
+    kept = [ln.rstrip() for ln in output.splitlines() if ln.strip() and not _KLOG.match(ln)]
+    return kept[-lines:]
+
+
 def release_not_found(stderr: str) -> bool:
     """True when helm says the release does not exist (both majors word it this way)."""
     return "release: not found" in stderr or "release not found" in stderr.lower()
@@ -370,7 +384,7 @@ def failed_tests(output: str) -> list[str]:
     return names
 
 
-def run_tests(cluster: Any, release: str, *, timeout: float = TEST_TIMEOUT) -> tuple[bool, list[str], list[str]]:
+def run_tests(cluster: Cluster, release: str, *, timeout: float = TEST_TIMEOUT) -> tuple[bool, list[str], list[str]]:
     """Run the release's test pods: (passed, output lines, failed test pods)."""
     from lain_cli import proc, tools
 

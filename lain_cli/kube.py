@@ -28,7 +28,8 @@ _PROCESS_MARGIN = 15.0
 
 
 class ClusterLike(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def kubectl_args(self) -> list[str]: ...
 
@@ -80,6 +81,7 @@ def create_argv(
         "create",
         "--filename",
         "-",
+        "--validate=false",  # the API server validates; kubectl's own check downloads the OpenAPI first
         "--output",
         "json",
         _timeout_flag(request_timeout),
@@ -96,10 +98,19 @@ def replace_argv(
         "replace",
         "--filename",
         "-",
+        "--validate=false",  # the API server validates; kubectl's own check downloads the OpenAPI first
         "--output",
         "json",
         _timeout_flag(request_timeout),
     ]
+
+
+def delete_argv(
+    kubectl: str, cluster_args: Sequence[str], kind: str, name: str, *, request_timeout: float = REQUEST_TIMEOUT
+) -> list[str]:
+    """``kubectl delete KIND NAME --ignore-not-found``, not waiting for finalizers."""
+    return [kubectl, *cluster_args, "delete", kind, name, "--ignore-not-found", "--wait=false",
+            _timeout_flag(request_timeout)]
 
 
 # ---------------------------------------------------------------- failures
@@ -213,7 +224,8 @@ def _run(
     from lain_cli import proc
 
     try:
-        result = proc.run(argv, input=input, check=False, timeout=request_timeout + _PROCESS_MARGIN)
+        result = proc.run(argv, input=input, check=False, timeout=request_timeout + _PROCESS_MARGIN,
+                          waiting_for=f"cluster {cluster.name} to answer ({what})")
     except CommandFailed as exc:  # the process itself overran its timeout
         raise ClusterError(
             f"{what}: cluster {cluster.name} did not answer in time",
@@ -274,16 +286,27 @@ def _object_label(obj: Mapping[str, Any]) -> str:
     return f"{str(obj.get('kind', 'object')).lower()}/{obj.get('metadata', {}).get('name', '')}"
 
 
-def create(cluster: ClusterLike, obj: Mapping[str, Any]) -> dict[str, Any]:
+def create(
+    cluster: ClusterLike, obj: Mapping[str, Any], *, request_timeout: float = REQUEST_TIMEOUT
+) -> dict[str, Any]:
     """Create ``obj`` (sent on stdin); AlreadyExists if it is there already."""
     what = f"create {_object_label(obj)}"
     stdout = _run(
-        create_argv(_kubectl(), cluster.kubectl_args()), cluster, what=what, input=json.dumps(obj)
+        create_argv(_kubectl(), cluster.kubectl_args(), request_timeout=request_timeout), cluster, what=what,
+        input=json.dumps(obj), request_timeout=request_timeout,
     )
     return _parse(stdout, what)
 
 
-def replace(cluster: ClusterLike, obj: Mapping[str, Any]) -> dict[str, Any]:
+def delete(cluster: ClusterLike, kind: str, name: str, *, request_timeout: float = REQUEST_TIMEOUT) -> None:
+    """Delete one object; nothing happens when it is already gone."""
+    argv = delete_argv(_kubectl(), cluster.kubectl_args(), kind, name, request_timeout=request_timeout)
+    _run(argv, cluster, what=f"delete {kind}/{name}", request_timeout=request_timeout)
+
+
+def replace(
+    cluster: ClusterLike, obj: Mapping[str, Any], *, request_timeout: float = REQUEST_TIMEOUT
+) -> dict[str, Any]:
     """Replace ``obj`` (sent on stdin).
 
     ``obj`` must carry ``metadata.resourceVersion``: the API refuses the write
@@ -294,7 +317,8 @@ def replace(cluster: ClusterLike, obj: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError("replace needs metadata.resourceVersion to detect concurrent changes")
     what = f"replace {_object_label(obj)}"
     stdout = _run(
-        replace_argv(_kubectl(), cluster.kubectl_args()), cluster, what=what, input=json.dumps(obj)
+        replace_argv(_kubectl(), cluster.kubectl_args(), request_timeout=request_timeout), cluster, what=what,
+        input=json.dumps(obj), request_timeout=request_timeout,
     )
     return _parse(stdout, what)
 

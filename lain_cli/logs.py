@@ -16,9 +16,12 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lain_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from lain_cli.context import AppContext
 
 Pod = Mapping[str, Any]
 
@@ -216,7 +219,7 @@ def relay(streams: Sequence[Any]) -> None:
 
 
 def show_logs(
-    ctx: Any,
+    ctx: AppContext,
     target: str | None,
     *,
     follow: bool = False,
@@ -232,12 +235,12 @@ def show_logs(
     check_since(since)
     if tail is not None and tail < -1:
         raise UsageError(f"--tail {tail}: use a number of lines, or -1 for all")
-    listing = kube.get_json(ctx.cluster, "pods", selector=release_selector(ctx.release_name)) or {}
+    listing = kube.get_json(ctx.require_cluster(), "pods", selector=release_selector(ctx.release_name)) or {}
     pods = [p for p in listing.get("items") or [] if isinstance(p, Mapping)]
     chosen, selector, what = select_pods(target, release=ctx.release_name, procs=ctx.procs, pods=pods)
     if not chosen:
         raise OperationFailed(
-            f"{what} has no pods on cluster {ctx.cluster.name}",
+            f"{what} has no pods on cluster {ctx.require_cluster().name}",
             hint="a finished job's pods may have been cleaned up; `lain status -s` prints the log links",
         )
     if container is not None:
@@ -256,7 +259,7 @@ def show_logs(
     argvs = [
         kube.logs_argv(
             kubectl,
-            ctx.cluster.kubectl_args(),
+            ctx.require_cluster().kubectl_args(),
             selector=req.selector,
             pod=req.pod,
             container=req.container,
@@ -270,9 +273,9 @@ def show_logs(
         for req in plan.requests
     ]
     if len(argvs) == 1:
-        return proc.run_attached(argvs[0])
+        return proc.run_attached(argvs[0], interrupt_ends=True)
     if not follow:
-        return max(proc.run_attached(argv) for argv in argvs)
+        return max(proc.run_attached(argv, interrupt_ends=True) for argv in argvs)
     streams = [proc.stream(argv) for argv in argvs]
     try:
         relay(streams)

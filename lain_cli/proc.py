@@ -16,13 +16,19 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from lain_cli.errors import CommandFailed, ToolError
+from lain_cli.interrupts import Interrupted, as_interrupted
 
 _verbose = False
+# Children that run in the background (watches, log streams, helm): ended by
+# end_children() when lain exits, whatever the path out.
+_children: weakref.WeakSet[subprocess.Popen[Any]] = weakref.WeakSet()
 
 
 def set_verbose(enabled: bool) -> None:
@@ -74,6 +80,28 @@ def _merged_env(env: Mapping[str, str] | None) -> dict[str, str] | None:
     return merged
 
 
+WAIT_NOTICE = 2.0
+
+
+class _WaitNotice:
+    """Says on stderr what a slow call waits for, once after WAIT_NOTICE seconds."""
+
+    def __init__(self, what: str, started: float) -> None:
+        self._what = what
+        self._started = started
+        self._timer = threading.Timer(WAIT_NOTICE, self._say)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _say(self) -> None:
+        from lain_cli import console
+
+        console.step(f"waiting for {self._what} ({time.monotonic() - self._started:.0f}s)")
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -84,14 +112,18 @@ def run(
     cwd: str | os.PathLike[str] | None = None,
     redact: Sequence[str] = (),
     error_hint: str | None = None,
+    waiting_for: str | None = None,
 ) -> Result:
     """Run ``argv`` to completion with captured text output.
 
     ``input`` goes to stdin (how lain hands secrets to kubectl: never in argv).
-    With ``check`` a non-zero exit or a timeout raises CommandFailed.
+    With ``check`` a non-zero exit or a timeout raises CommandFailed.  With
+    ``waiting_for`` a call that takes more than :data:`WAIT_NOTICE` seconds says
+    so on stderr (``waiting for the cluster to answer helm history (3s)``).
     """
     argv = [os.fspath(a) for a in argv]
     started = time.monotonic()
+    notice = _WaitNotice(waiting_for, started) if waiting_for else None
     try:
         proc = subprocess.run(
             argv,
@@ -112,6 +144,9 @@ def run(
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         raise CommandFailed(argv, None, out, err, hint=error_hint) from exc
+    finally:
+        if notice is not None:
+            notice.cancel()
     duration = time.monotonic() - started
     _echo(argv, duration, redact, "" if proc.returncode == 0 else f", exit {proc.returncode}")
     result = Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr, duration)
@@ -151,6 +186,7 @@ class Stream:
             )
         except FileNotFoundError as exc:
             raise ToolError(f"{self.argv[0]} not found", hint="run `make setup`, or put it on PATH") from exc
+        _children.add(self.proc)
         if not merge_stderr:
             # Drain stderr in the background so a chatty child never blocks on a full pipe.
             threading.Thread(target=self._drain_stderr, daemon=True).start()
@@ -196,43 +232,88 @@ def stream(argv: Sequence[str], env: Mapping[str, str] | None = None, *, merge_s
     return Stream(argv, env, merge_stderr=merge_stderr)
 
 
-def run_attached(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+def run_attached(
+    argv: Sequence[str], env: Mapping[str, str] | None = None, *, interrupt_ends: bool = False
+) -> int:
     """Run ``argv`` on the user's terminal (stdin/stdout/stderr inherited).
 
-    Returns the child's exit code untouched.  Ctrl-C goes to the child only,
-    as with any foreground program.
+    Returns the child's exit code untouched.  Ctrl-C goes to the child, as with
+    any foreground program (the terminal signals the whole process group); lain
+    waits for it.  With ``interrupt_ends`` (``lain logs -f``: Ctrl-C is how one
+    stops following) an interrupted child's end is lain's: :class:`Interrupted`
+    is raised once it has exited, so the exit code is 130, not kubectl's 1.
+    SIGTERM and SIGHUP, which may reach lain alone, are passed on to the child
+    (so is Ctrl-C with ``interrupt_ends``), and raised once it has exited.
     """
+    import signal
+
     argv = [os.fspath(a) for a in argv]
     _echo(argv, None, ())  # before: the child owns the terminal until it exits
     try:
         proc = subprocess.Popen(argv, env=_merged_env(env))
     except FileNotFoundError as exc:
         raise ToolError(f"{argv[0]} not found", hint="check PATH") from exc
+    _children.add(proc)
+    interrupted: Interrupted | None = None
     while True:
         try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            continue  # Ctrl-C belongs to the child (same foreground process group)
+            code = proc.wait()
+            break
+        except KeyboardInterrupt as exc:
+            signal_ = as_interrupted(exc)
+            if signal_.signum != signal.SIGINT or interrupt_ends:
+                # (a Ctrl-C from a terminal reached the child already; a second one is harmless)
+                if proc.poll() is None:
+                    proc.send_signal(signal_.signum)
+                interrupted = interrupted or signal_
+    if interrupted is not None:
+        raise interrupted
+    return code
 
 
-def run_forwarding_interrupt(
+def end_children(grace: float = 3.0) -> None:
+    """Stop every background child still running (SIGTERM, then SIGKILL after ``grace``)."""
+    alive = [child for child in list(_children) if child.poll() is None]
+    for child in alive:
+        child.terminate()
+    deadline = time.monotonic() + grace
+    for child in alive:
+        try:
+            child.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """How a :func:`run_stoppable` child ended, besides its result."""
+
+    result: Result
+    interrupted: Interrupted | None  # Ctrl-C, SIGTERM or SIGHUP reached lain meanwhile
+    cancelled: bool  # stopped because ``cancel`` was set (a tracker saw the release fail)
+    timed_out: bool  # stopped because lain's deadline passed
+
+
+def run_stoppable(
     argv: Sequence[str],
     *,
     on_line: Callable[[str], None] | None = None,
     env: Mapping[str, str] | None = None,
     cancel: threading.Event | None = None,
-) -> tuple[Result, bool]:
-    """Run ``argv`` to completion, letting it handle Ctrl-C itself.
+    timeout: float | None = None,
+    stop_grace: float = 30.0,
+) -> Stopped:
+    """Run ``argv`` (helm) to completion; stop it cleanly when asked to.
 
     The child runs in its own session, so a terminal's Ctrl-C reaches lain
-    only; lain then sends the child one SIGINT and keeps waiting until it has
-    exited (helm needs that moment to record the release as failed instead of
-    leaving it pending).  Returns the result and whether Ctrl-C was pressed.
-    Each output line (stdout and stderr merged) also goes to ``on_line``.
-
-    ``cancel``, when set by another thread (a tracker that saw the release fail),
-    stops the child the same way; that is not an interrupt by the user, so it
-    does not count as Ctrl-C in the result.
+    only.  lain then sends the child one SIGINT and keeps waiting until it has
+    exited: helm needs that moment to record the release as failed instead of
+    leaving it pending.  The same happens on SIGTERM/SIGHUP, when another
+    thread sets ``cancel`` (a tracker that saw the release fail: not an
+    interrupt by the user), and when ``timeout`` seconds have passed.  A child
+    that is still running ``stop_grace`` seconds after being asked to stop is
+    killed.  Each output line (stdout and stderr merged) also goes to ``on_line``.
     """
     import signal
 
@@ -254,6 +335,7 @@ def run_forwarding_interrupt(
         )
     except FileNotFoundError as exc:
         raise ToolError(f"{argv[0]} not found", hint="run `make setup`, or put it on PATH") from exc
+    _children.add(child)
     output: list[str] = []
 
     def read() -> None:
@@ -266,27 +348,41 @@ def run_forwarding_interrupt(
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    interrupted = False
-    cancelled = False
+    interrupted: Interrupted | None = None
+    cancelled = timed_out = False
+    stop_sent: float | None = None
+
+    def ask_to_stop() -> None:
+        nonlocal stop_sent
+        if stop_sent is None and child.poll() is None:
+            stop_sent = time.monotonic()
+            child.send_signal(signal.SIGINT)
+
     while True:
         try:
             # Short waits, not one long one: with other threads running, the OS may
-            # deliver SIGINT to one of them, and Python raises KeyboardInterrupt only
-            # once the main thread runs again.
+            # deliver a signal to one of them, and Python raises in the main thread
+            # only once it runs again.
             try:
                 child.wait(0.1)
             except subprocess.TimeoutExpired:
-                if cancel is not None and cancel.is_set() and not cancelled and child.poll() is None:
+                now = time.monotonic()
+                if cancel is not None and cancel.is_set() and stop_sent is None:
                     cancelled = True
-                    child.send_signal(signal.SIGINT)
+                    ask_to_stop()
+                if timeout is not None and now - started > timeout and stop_sent is None:
+                    timed_out = True
+                    ask_to_stop()
+                if stop_sent is not None and now - stop_sent > stop_grace:
+                    child.kill()
                 continue
             reader.join()
             break
-        except KeyboardInterrupt:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-            interrupted = True
+        except KeyboardInterrupt as exc:
+            interrupted = interrupted or as_interrupted(exc)
+            ask_to_stop()
     duration = time.monotonic() - started
     _echo(argv, duration, (), "" if child.returncode == 0 else f", exit {child.returncode}")
     text = "\n".join(output)
-    return Result(tuple(argv), child.returncode, text, text, duration), interrupted
+    result = Result(tuple(argv), child.returncode, text, text, duration)
+    return Stopped(result, interrupted, cancelled and interrupted is None, timed_out)

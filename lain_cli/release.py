@@ -17,19 +17,81 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lain_cli.errors import stderr_tail
+
+if TYPE_CHECKING:
+    from lain_cli.executors import HelmExecutor, KubectlExecutor
 
 PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 GOOD = ("deployed", "superseded")
 IMAGE_KINDS = ("deployments", "statefulSets", "cronjobs", "jobs", "tests")
 
 _DESCRIPTION_RE = re.compile(
-    r"^lain (?P<action>[a-z-]+) by (?P<user>.*?), image (?P<image>\S+)(?:; (?P<others>.*))?$"
+    r"^lain (?P<action>[a-z-]+)(?: to (?P<to>\d+))? by (?P<user>.*?), image (?P<image>\S+)"
+    r"(?:; (?P<others>.*?))?(?: \| (?P<verdict>.*))?$"
 )
+VERDICT_SEPARATOR = " | "
+MAX_VERDICT_TEXT = 200
 _ROLLBACK_RE = re.compile(r"^Rollback to (\d+)")
 _TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How lain judged a revision's rollout, kept in the revision's description.
+
+    ``kind`` is one of :data:`VERDICT_KINDS`; ``text`` what the description says
+    after the separator (``rollout failed: web CrashLoopBackOff ...``).
+    """
+
+    kind: str
+    text: str
+
+    @property
+    def failed(self) -> bool:
+        return self.kind in FAILED_VERDICTS
+
+    @property
+    def label(self) -> str:
+        """A short word for tables: ``ready``, ``failed``, ``timed out``, ``hook failed``..."""
+        return self.kind.replace("-", " ")
+
+    @property
+    def detail(self) -> str:
+        """The reason after the kind, "" when there is none."""
+        return self.text.partition(": ")[2]
+
+
+# description prefix -> verdict kind
+VERDICT_KINDS = {
+    "rollout ready": "ready",
+    "rollout failed": "failed",
+    "rollout timed out": "timed-out",
+    "hook failed": "hook-failed",
+    "helm failed": "helm-failed",
+    "rollout unconfirmed": "unconfirmed",
+    "not tracked": "not-tracked",
+}
+FAILED_VERDICTS = frozenset({"failed", "timed-out", "hook-failed", "helm-failed"})
+
+
+def verdict_text(kind: str, detail: str = "") -> str:
+    """The description's verdict part: ``rollout failed: <detail>``, one line, bounded."""
+    prefix = next(p for p, k in VERDICT_KINDS.items() if k == kind)
+    detail = " ".join(detail.split())
+    text = f"{prefix}: {detail}" if detail else prefix
+    return text if len(text) <= MAX_VERDICT_TEXT else text[: MAX_VERDICT_TEXT - 3] + "..."
+
+
+def parse_verdict(text: str | None) -> Verdict | None:
+    if not text:
+        return None
+    for prefix, kind in VERDICT_KINDS.items():
+        if text == prefix or text.startswith(prefix + ":") or text.startswith(prefix + " "):
+            return Verdict(kind, text)
+    return None
 
 
 @dataclass(frozen=True)
@@ -40,6 +102,8 @@ class Stamp:
     user: str
     image: str
     images: dict[str, str] = field(default_factory=dict)
+    rollback_to: int | None = None
+    verdict: Verdict | None = None
 
     def image_of(self, proc: str) -> str:
         return self.images.get(proc, self.image)
@@ -60,11 +124,30 @@ class Revision:
     @property
     def rollback_to(self) -> int | None:
         match = _ROLLBACK_RE.match(self.description)
-        return int(match.group(1)) if match else None
+        if match:
+            return int(match.group(1))
+        stamp = self.stamp
+        return stamp.rollback_to if stamp else None
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """lain's verdict on this revision's rollout, when lain recorded one."""
+        stamp = self.stamp
+        if stamp is not None:
+            return stamp.verdict
+        # helm's own "Rollback to N" (before lain rewrote it) carries no verdict
+        return None
 
     @property
     def good(self) -> bool:
+        """helm recorded it as applied (deployed or superseded)."""
         return self.status in GOOD
+
+    @property
+    def rolled_out(self) -> bool:
+        """Good, and lain did not see its rollout fail: a revision worth going back to."""
+        verdict = self.verdict
+        return self.good and not (verdict is not None and verdict.failed)
 
     @property
     def pending(self) -> bool:
@@ -88,13 +171,25 @@ def main_image(images: Mapping[str, str]) -> str:
     return sorted(counts, key=lambda image: (-counts[image], image))[0]
 
 
-def describe(action: str, user: str, images: Mapping[str, str], image: str | None = None) -> str:
-    """The description lain gives a revision: who, the main image, then the procs that differ."""
+def describe(action: str, user: str, images: Mapping[str, str], image: str | None = None, *,
+             rollback_to: int | None = None) -> str:
+    """The description lain gives a revision: who, the main image, then the procs that differ.
+
+    ``lain rollback to 7 by alice, image reg/app:3f2a9c1`` for a rollback.  The
+    rollout verdict is appended later with :func:`with_verdict`.
+    """
     image = image or main_image(images) or "-"
-    user = " ".join(user.split()) or "unknown"
+    user = " ".join(user.replace("|", "/").split()) or "unknown"
     others = ", ".join(f"{p}={i}" for p, i in sorted(images.items()) if i != image)
-    text = f"lain {action} by {user}, image {image}"
+    to = f" to {rollback_to}" if rollback_to is not None else ""
+    text = f"lain {action}{to} by {user}, image {image}"
     return f"{text}; {others}" if others else text
+
+
+def with_verdict(description: str, verdict: str) -> str:
+    """``description`` with its verdict part (see :func:`verdict_text`) set to ``verdict``."""
+    base = description.split(VERDICT_SEPARATOR, 1)[0] if parse_description(description) else description
+    return f"{base}{VERDICT_SEPARATOR}{verdict}"
 
 
 def parse_description(text: str) -> Stamp | None:
@@ -106,7 +201,9 @@ def parse_description(text: str) -> Stamp | None:
         proc, sep, image = part.partition("=")
         if sep and proc and image:
             others[proc] = image
-    return Stamp(match.group("action"), match.group("user"), match.group("image"), others)
+    to = match.group("to")
+    return Stamp(match.group("action"), match.group("user"), match.group("image"), others,
+                 rollback_to=int(to) if to else None, verdict=parse_verdict(match.group("verdict")))
 
 
 def parse_time(text: str) -> datetime | None:
@@ -150,12 +247,28 @@ def current(history: Sequence[Revision]) -> Revision | None:
 
 
 def rollback_target(history: Sequence[Revision], before: int | None = None) -> Revision | None:
-    """The newest revision before ``before`` (default: the current one) that was deployed or superseded."""
+    """The newest revision before ``before`` (default: the current one) worth going back to:
+    deployed or superseded, and not one whose rollout lain saw fail."""
     if not history:
         return None
     limit = history[-1].number if before is None else before
-    good = [r for r in history if r.number < limit and r.good]
+    good = [r for r in history if r.number < limit and r.rolled_out]
     return good[-1] if good else None
+
+
+def skipped_for_rollback(history: Sequence[Revision], target: Revision, before: int | None = None) -> list[Revision]:
+    """The revisions between ``target`` and ``before`` that helm recorded as applied but
+    whose rollout failed: what :func:`rollback_target` passed over, for the message."""
+    limit = history[-1].number if before is None and history else (before or 0)
+    return [r for r in history if target.number < r.number < limit and r.good and not r.rolled_out]
+
+
+def why_target(history: Sequence[Revision], target: Revision) -> str:
+    """``the last one that rolled out`` (or why else it was chosen), for messages."""
+    verdict = target.verdict
+    if verdict is not None and verdict.kind == "ready":
+        return "the last one that rolled out"
+    return "the last one helm recorded as deployed"
 
 
 def last_deployed(history: Sequence[Revision]) -> Revision | None:
@@ -170,9 +283,11 @@ def last_deployed(history: Sequence[Revision]) -> Revision | None:
 def stamp_of(history: Sequence[Revision], revision: Revision) -> Stamp | None:
     """The stamp describing what ``revision`` runs; a rollback inherits its target's images."""
     stamp = revision.stamp
+    if stamp is not None:
+        return stamp
     seen = set()
     target = revision
-    while stamp is None and target.rollback_to is not None and target.number not in seen:
+    while target.rollback_to is not None and target.number not in seen:
         seen.add(target.number)
         found = [r for r in history if r.number == target.rollback_to]
         if not found:
@@ -180,8 +295,8 @@ def stamp_of(history: Sequence[Revision], revision: Revision) -> Stamp | None:
         target = found[0]
         stamp = target.stamp
         if stamp is not None:
-            return Stamp("rollback", "", stamp.image, dict(stamp.images))
-    return stamp
+            return Stamp("rollback", "", stamp.image, dict(stamp.images), rollback_to=revision.rollback_to)
+    return None
 
 
 @dataclass(frozen=True)
@@ -245,18 +360,35 @@ def encode_release(document: Mapping[str, Any]) -> str:
     return base64.b64encode(base64.b64encode(packed)).decode()
 
 
+def _rewritten(secret: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
+    updated = json.loads(json.dumps(secret))
+    updated["data"]["release"] = encode_release(document)
+    for key in ("managedFields", "creationTimestamp", "uid", "generation"):
+        updated.setdefault("metadata", {}).pop(key, None)
+    return updated
+
+
 def mark_failed(secret: Mapping[str, Any], note: str) -> dict[str, Any]:
     """A copy of a pending release's storage Secret, marked ``failed`` as helm itself would."""
     document = decode_release(secret)
     info = document.setdefault("info", {})
     info["status"] = "failed"
     info["description"] = note
-    updated = json.loads(json.dumps(secret))
-    updated["data"]["release"] = encode_release(document)
-    updated.setdefault("metadata", {}).setdefault("labels", {})["status"] = "failed"
-    for key in ("managedFields", "creationTimestamp", "uid", "generation"):
-        updated["metadata"].pop(key, None)
+    updated = _rewritten(secret, document)
+    updated["metadata"].setdefault("labels", {})["status"] = "failed"
     return updated
+
+
+def with_description(secret: Mapping[str, Any], description: str) -> dict[str, Any]:
+    """A copy of a release's storage Secret whose recorded description is ``description``.
+
+    helm keeps the description with the revision through every later change
+    (superseded, rolled back to), and ``helm history`` prints it: that is where
+    lain keeps its verdict on the revision's rollout.
+    """
+    document = decode_release(secret)
+    document.setdefault("info", {})["description"] = description
+    return _rewritten(secret, document)
 
 
 def release_user(values: Mapping[str, Any]) -> str:
@@ -265,74 +397,34 @@ def release_user(values: Mapping[str, Any]) -> str:
     return str((lain or {}).get("user") or "")
 
 
-# -- runners: the few helm/kubectl calls that read or repair a release --------------
+# -- the few writes to helm's records, through the executors -----------------------
 
 
-def _helm_tool() -> Any:
-    from lain_cli import tools
+def record_description(kubectl: KubectlExecutor, release: str, revision: int, description: str) -> None:
+    """Set revision ``revision``'s description in helm's storage Secret.
 
-    return tools.helm()
+    A write that meets a concurrent change (helm marking the revision
+    superseded) is retried on a fresh read, so the verdict is never lost to it.
+    """
+    from lain_cli.kube import Conflict
 
-
-def _helm_failure(stderr: str, cluster: Any, what: str) -> Exception:
-    """helm's error as the same readable ClusterError kubectl's would give."""
-    from lain_cli import kube
-
-    return kube.classify_failure(
-        stderr, getattr(cluster, "name", "?"), what=f"reading the {what}", tool="helm",
-        default_hint="check the cluster with `lain version`",
-    )
-
-
-def read_history(cluster: Any, release: str) -> list[Revision]:
-    """The release's revisions, oldest first; [] when it was never installed."""
-    from lain_cli import helm, proc
-
-    tool = _helm_tool()
-    argv = helm.history_argv(tool.path, tool.major, release, cluster_args=cluster.helm_args())
-    result = proc.run(argv, timeout=60, check=False)
-    if not result.ok:
-        if helm.release_not_found(result.stderr):
-            return []
-        raise _helm_failure(result.stderr, cluster, f"history of release {release}")
-    return parse_history(result.stdout)
+    name = storage_secret_name(release, revision)
+    for attempt in range(3):
+        secret = kubectl.get_json("secret", name)
+        if secret is None:
+            return  # trimmed by --history-max meanwhile: nothing to record on
+        if decode_release(secret).get("info", {}).get("description") == description:
+            return
+        try:
+            kubectl.replace(with_description(secret, description))
+            return
+        except Conflict:
+            if attempt == 2:
+                raise
 
 
-def read_values(cluster: Any, release: str, revision: int | None = None) -> dict[str, Any]:
-    """Every value of a revision (lain stages them all in the chart, so ``--all``)."""
-    from lain_cli import helm, proc
-
-    tool = _helm_tool()
-    argv = helm.get_values_argv(tool.path, tool.major, release, cluster_args=cluster.helm_args(), revision=revision)
-    result = proc.run(argv, timeout=60, check=False)
-    if not result.ok:
-        raise _helm_failure(result.stderr, cluster, f"values of release {release}")
-    data = helm.parse_json(result.stdout, "get values")
-    return data if isinstance(data, dict) else {}
-
-
-def read_manifest(cluster: Any, release: str, *, hooks: bool = False) -> str:
-    from lain_cli import helm, proc
-
-    tool = _helm_tool()
-    argv = helm.get_manifest_argv(tool.path, tool.major, release, cluster_args=cluster.helm_args(), hooks=hooks)
-    result = proc.run(argv, timeout=60, check=False)
-    if not result.ok:
-        raise _helm_failure(result.stderr, cluster, f"deployed manifest of release {release}")
-    return result.stdout
-
-
-def who_holds(cluster: Any, release: str, revision: int) -> str:
-    """Who started a pending revision: ``lain.user`` in its values ("" if unknown)."""
-    from lain_cli.errors import LainError
-
-    try:
-        return release_user(read_values(cluster, release, revision))
-    except LainError:
-        return ""
-
-
-def force_unlock(cluster: Any, release: str, history: Sequence[Revision]) -> str:
+def force_unlock(helm: HelmExecutor, kubectl: KubectlExecutor, release: str, history: Sequence[Revision],
+                 *, timeout: float) -> str:
     """Take a release out of its pending-* state; returns what was done, in words.
 
     The pending revision is marked ``failed`` in helm's storage Secret, as helm
@@ -341,14 +433,15 @@ def force_unlock(cluster: Any, release: str, history: Sequence[Revision]) -> str
     revision before it, ``helm rollback`` to that one restores whatever the
     interrupted operation had half applied.
     """
-    from lain_cli import helm, kube, proc
+    import threading
+
     from lain_cli.errors import ClusterError, OperationFailed
 
     head = current(history)
     if head is None or not head.pending:
         return "nothing to unlock"
     name = storage_secret_name(release, head.number)
-    secret = kube.get_json(cluster, "secret", name)
+    secret = kubectl.get_json("secret", name)
     if secret is None:
         raise OperationFailed(
             f"cannot unlock release {release}: helm's record {name} is not a Secret",
@@ -356,21 +449,20 @@ def force_unlock(cluster: Any, release: str, history: Sequence[Revision]) -> str
         )
     note = f"marked failed by lain --force-unlock (was {head.status})"
     try:
-        kube.replace(cluster, mark_failed(secret, note))
+        kubectl.replace(mark_failed(secret, note))
     except ClusterError as exc:
         raise OperationFailed(f"cannot unlock release {release}: {exc.message}", details=exc.details) from exc
     done = f"marked revision {head.number} failed (it was {head.status})"
     target = rollback_target(history)
     if target is None:
         return done
-    tool = _helm_tool()
-    argv = helm.rollback_argv(tool.path, tool.major, release, target.number, cluster_args=cluster.helm_args())
-    result = proc.run(argv, timeout=600, check=False)
-    if not result.ok:
+    run = helm.upgrade(helm.rollback_argv(release, target.number, timeout=timeout), cancel=threading.Event(),
+                       timeout=timeout)
+    if not run.ok:
         raise OperationFailed(
             f"{done}, but the rollback to revision {target.number} failed",
-            details=stderr_tail(result.stderr),
-            hint=f"run `lain rollback --revision {target.number}`",
+            details=stderr_tail(run.output),
+            hint=f"run `lain rollback {target.number}`",
         )
     return f"{done} and rolled back to revision {target.number}"
 
@@ -383,6 +475,7 @@ def history_rows(history: Sequence[Revision], procs: Sequence[str]) -> list[dict
         rollback_to = revision.rollback_to
         who = stamp.user if stamp and stamp.user else ""
         action = stamp.action if stamp else ("rollback" if rollback_to else "")
+        verdict = revision.verdict
         rows.append(
             {
                 "revision": revision.number,
@@ -393,6 +486,8 @@ def history_rows(history: Sequence[Revision], procs: Sequence[str]) -> list[dict
                 "image": stamp.image if stamp else "",
                 "images": {p: stamp.image_of(p) for p in procs} if stamp else {},
                 "rollbackTo": rollback_to,
+                "rollout": verdict.kind if verdict else None,
+                "rolloutDetail": verdict.detail if verdict else "",
                 "description": revision.description,
             }
         )
@@ -401,7 +496,7 @@ def history_rows(history: Sequence[Revision], procs: Sequence[str]) -> list[dict
 
 def format_history(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The rows as an aligned table; procs whose image differs from the main one are listed."""
-    table = [("REVISION", "UPDATED", "STATUS", "BY", "IMAGE", "NOTE")]
+    table = [("REVISION", "UPDATED", "STATUS", "ROLLOUT", "BY", "IMAGE", "NOTE")]
     for row in rows:
         updated = parse_time(row["updated"])
         when = updated.astimezone().strftime("%Y-%m-%d %H:%M:%S") if updated else "-"
@@ -414,6 +509,10 @@ def format_history(rows: Sequence[dict[str, Any]]) -> list[str]:
             note = f"rollback to {row['rollbackTo']}"
         elif not note:
             note = row["description"]
-        table.append((str(row["revision"]), when, row["status"], row["user"] or "-", image, note))
+        if row.get("rolloutDetail"):
+            note = f"{note}: {row['rolloutDetail']}" if note else row["rolloutDetail"]
+        note = " ".join(note.split())  # one line per revision, whatever helm wrote
+        rollout = (row.get("rollout") or "-").replace("-", " ") if row.get("rollout") else "-"
+        table.append((str(row["revision"]), when, row["status"], rollout, row["user"] or "-", image, note))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
     return ["  ".join([*(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)), r[-1]]).rstrip() for r in table]

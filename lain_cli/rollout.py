@@ -19,18 +19,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lain_cli import console
-from lain_cli.tracking.objects import is_deleting  # a deleted Job's pods linger: never counted
+from lain_cli import events as ev
+from lain_cli.errors import ClusterError, LainError
+from lain_cli.tracking.objects import is_deleting, meta, owned_by, parse_time
+
+if TYPE_CHECKING:
+    from lain_cli.clusters import Cluster
 
 Obj = Mapping[str, Any]
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
-COMPONENT_LABEL = "app.kubernetes.io/component"
 HOOK_ANNOTATION = "helm.sh/hook"
 RUN_ID_ANNOTATION = "lain.dev/run-id"  # set by the chart on hook Jobs: which lain run made them
 TRACKED_KINDS = ("deployments", "statefulsets", "replicasets", "jobs", "pods")
@@ -45,28 +48,24 @@ def release_selector(release: str) -> str:
 # ---------------------------------------------------------------- pure selection
 
 
-def _meta(obj: Obj) -> Mapping[str, Any]:
-    return obj.get("metadata") or {}
+def _name(obj: Obj) -> str:
+    return str(meta(obj).get("name", ""))
 
 
 def _uid(obj: Obj) -> str:
-    return str(_meta(obj).get("uid", ""))
-
-
-def _owner_uids(obj: Obj) -> set[str]:
-    return {str(ref.get("uid")) for ref in _meta(obj).get("ownerReferences") or []}
-
-
-def _owner_kinds(obj: Obj) -> set[str]:
-    return {str(ref.get("kind")) for ref in _meta(obj).get("ownerReferences") or []}
+    return str(meta(obj).get("uid", ""))
 
 
 def is_hook(obj: Obj) -> bool:
-    return HOOK_ANNOTATION in (_meta(obj).get("annotations") or {})
+    return HOOK_ANNOTATION in (meta(obj).get("annotations") or {})
 
 
 def run_id_of(obj: Obj) -> str:
-    return str((_meta(obj).get("annotations") or {}).get(RUN_ID_ANNOTATION, ""))
+    return str((meta(obj).get("annotations") or {}).get(RUN_ID_ANNOTATION, ""))
+
+
+def _made_by_cronjob(job: Obj) -> bool:
+    return any(ref.get("kind") == "CronJob" for ref in meta(job).get("ownerReferences") or [])
 
 
 def tracked_workloads(
@@ -74,36 +73,25 @@ def tracked_workloads(
 ) -> list[Obj]:
     """What a rollout waits for: Deployments, StatefulSets and the Jobs that are
     neither helm hooks (helm waited for those) nor spawned by a CronJob."""
-    plain_jobs = [j for j in jobs if not is_hook(j) and "CronJob" not in _owner_kinds(j)]
-    by_name = lambda o: str(_meta(o).get("name", ""))  # noqa: E731
-    return [*sorted(deployments, key=by_name), *sorted(statefulsets, key=by_name), *sorted(plain_jobs, key=by_name)]
+    plain_jobs = [j for j in jobs if not is_hook(j) and not _made_by_cronjob(j)]
+    return [*sorted(deployments, key=_name), *sorted(statefulsets, key=_name), *sorted(plain_jobs, key=_name)]
 
 
 def pods_of(workload: Obj, pods: Sequence[Obj], replicasets: Sequence[Obj]) -> tuple[list[Obj], list[Obj]]:
-    """(pods, replicasets) that belong to ``workload`` through ownerReferences."""
-    uid = _uid(workload)
+    """(pods, replicasets) that ``workload`` controls, by owner uid."""
     if workload.get("kind") == "Deployment":
-        sets = [rs for rs in replicasets if uid in _owner_uids(rs)]
-        set_uids = {_uid(rs) for rs in sets}
-        return [p for p in pods if _owner_uids(p) & set_uids], sets
-    return [p for p in pods if uid in _owner_uids(p)], []
+        sets = [rs for rs in replicasets if owned_by(rs, workload)]
+        return [p for p in pods if any(owned_by(p, rs) for rs in sets)], sets
+    return [p for p in pods if owned_by(p, workload)], []
 
 
 def job_of(pod: Obj, jobs: Sequence[Obj]) -> Obj | None:
-    owners = _owner_uids(pod)
-    for job in jobs:
-        if _uid(job) in owners:
-            return job
-    return None
+    return next((job for job in jobs if owned_by(pod, job)), None)
 
 
-def parse_timestamp(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+def live_pods_of_job(job: Obj, pods: Sequence[Obj]) -> list[Obj]:
+    """The pods of ``job`` (by its uid) that are not being deleted."""
+    return [p for p in pods if owned_by(p, job) and not is_deleting(p)]
 
 
 def started_containers(pod: Obj) -> list[tuple[str, bool]]:
@@ -147,7 +135,7 @@ def evaluate(
     )
     for workload in workloads:
         pods, sets = pods_of(workload, snapshot.get("pods", ()), snapshot.get("replicasets", ()))
-        names = [str(_meta(workload).get("name", "")), *(str(_meta(p).get("name", "")) for p in pods)]
+        names = [_name(workload), *(_name(p) for p in pods)]
         statuses.append(
             tracking.workload_status(
                 workload, pods, now, tolerances, events=events_about(events, names), replicasets=sets
@@ -167,11 +155,11 @@ def utcnow() -> datetime:
 # ---------------------------------------------------------------- logs
 
 
-def last_log_lines(cluster: Any, pod: Obj, container: str | None, lines: int = LOG_LINES) -> list[str]:
+def last_log_lines(cluster: Cluster, pod: Obj, container: str | None, lines: int = LOG_LINES) -> list[str]:
     """The last ``lines`` log lines of a pod's container; the previous run's if it crashed."""
     from lain_cli import kube, proc, tools
 
-    name = str(_meta(pod).get("name", ""))
+    name = _name(pod)
     statuses = {
         cs.get("name"): cs
         for key in ("initContainerStatuses", "containerStatuses")
@@ -195,7 +183,7 @@ def last_log_lines(cluster: Any, pod: Obj, container: str | None, lines: int = L
 # ---------------------------------------------------------------- the failure report
 
 
-def failure_report(cluster: Any, verdict: Any, snapshot: Mapping[str, Sequence[Obj]], events: Sequence[Obj]) -> list[str]:
+def failure_report(cluster: Cluster, verdict: Any, snapshot: Mapping[str, Sequence[Obj]], events: Sequence[Obj]) -> list[str]:
     """Lines naming the failed resource, the reason, its events and its last log lines."""
     failure = verdict.first_failure()
     if failure is None:
@@ -204,14 +192,14 @@ def failure_report(cluster: Any, verdict: Any, snapshot: Mapping[str, Sequence[O
     lines = [f"{failure.workload.label} failed: {problem.reason}", f"  {failure.describe()}"]
     pod = None
     if problem.object_kind == "Pod":
-        pod = next((p for p in snapshot.get("pods", ()) if _meta(p).get("name") == problem.object_name), None)
+        pod = next((p for p in snapshot.get("pods", ()) if _name(p) == problem.object_name), None)
     elif failure.workload.pods:
         name = failure.workload.pods[0].name
-        pod = next((p for p in snapshot.get("pods", ()) if _meta(p).get("name") == name), None)
+        pod = next((p for p in snapshot.get("pods", ()) if _name(p) == name), None)
     tracking = _tracking()
     owner = next(
         (o for kind in ("deployments", "statefulsets", "jobs") for o in snapshot.get(kind, ())
-         if _meta(o).get("name") == failure.workload.name),
+         if _name(o) == failure.workload.name),
         None,
     )
     related = [*(tracking.failure_details(owner, events) if owner else []),
@@ -221,7 +209,7 @@ def failure_report(cluster: Any, verdict: Any, snapshot: Mapping[str, Sequence[O
         lines += [f"  {ln}" for ln in related[-10:]]
     if pod is not None:
         logs = last_log_lines(cluster, pod, problem.container)
-        pod_name = _meta(pod).get("name")
+        pod_name = _name(pod)
         if logs:
             lines.append(f"last {len(logs)} log lines of {pod_name}:")
             lines += [f"  {ln}" for ln in logs]
@@ -246,16 +234,16 @@ class Outcome:
 
 
 class ProgressPrinter:
-    """Prints a line per workload when its progress or problems change."""
+    """Emits a :class:`~lain_cli.events.Progress` per workload when its progress or problems change."""
 
-    def __init__(self, emit: Callable[[str], None] | None = None) -> None:
+    def __init__(self, emit: ev.Emit = ev.ignore) -> None:
         self._last: dict[str, str] = {}
-        self._emit = emit or console.info
+        self._emit = emit
 
     def update(self, verdict: Any) -> None:
         for workload in verdict.workloads:
             name = workload.component or workload.name
-            text = f"{name}: {workload.progress_text}"
+            text = workload.progress_text
             warnings = sorted({p.reason for p in workload.problems if not p.fatal})
             if warnings:
                 text += f" ({', '.join(warnings)})"
@@ -264,23 +252,25 @@ class ProgressPrinter:
                 text += f" [failed: {fatal[0]}]"
             if self._last.get(workload.label) != text:
                 self._last[workload.label] = text
-                self._emit(text)
+                self._emit(ev.Progress(name, text))
 
 
 def track(
-    cluster: Any,
+    cluster: Cluster,
     release: str,
     *,
     timeout: float,
     tolerances: Any = None,
-    printer: ProgressPrinter | None = None,
+    emit: ev.Emit = ev.ignore,
 ) -> Outcome:
-    """Follow every workload of ``release`` until all are ready, one fails, or ``timeout``."""
+    """Follow every workload of ``release`` until all are ready, one fails, or ``timeout``.
+
+    Progress goes to ``emit``; a lost cluster raises its :class:`ClusterError`."""
     from lain_cli.watch import ReleaseWatch
 
     tracking = _tracking()
     tolerances = tolerances or tracking.Tolerances()
-    printer = printer or ProgressPrinter()
+    printer = ProgressPrinter(emit)
     started = time.monotonic()
     deadline = started + timeout
     with ReleaseWatch(cluster, release_selector(release), kinds=TRACKED_KINDS, with_events=True) as watch:
@@ -294,8 +284,8 @@ def track(
                 raise watch.error
             if verdict.state == tracking.State.FAILED:
                 verdict_at = time.monotonic()
-                events = _settle_events(watch, verdict)
-                report = failure_report(cluster, verdict, snapshot, events)
+                settled = _settle_events(watch, verdict)
+                report = failure_report(cluster, verdict, snapshot, settled)
                 return Outcome(False, False, report, verdict, verdict_at - started, watch.stats)
             if verdict.state in (tracking.State.READY, tracking.State.SUCCEEDED):
                 return Outcome(True, False, [verdict.summary], verdict, time.monotonic() - started, watch.stats)
@@ -368,10 +358,13 @@ class HookFollower:
     the previous run's Job and its pods linger while garbage collection removes them.
     """
 
-    def __init__(self, cluster: Any, release: str, *, tolerances: Any = None, run_id: str = "") -> None:
+    def __init__(self, cluster: Cluster, release: str, *, tolerances: Any = None, run_id: str = "",
+                 emit: ev.Emit = ev.ignore) -> None:
         self.cluster = cluster
         self.release = release
         self.run_id = run_id
+        self.emit = emit
+        self.lost: ClusterError | None = None  # the cluster stopped answering while helm ran
         self.started_at = utcnow()
         self.tolerances = tolerances
         self.cancel = threading.Event()
@@ -398,12 +391,11 @@ class HookFollower:
         return self
 
     def _run(self) -> None:
-        from lain_cli.errors import LainError
 
         try:
             self._watch.start()
         except LainError as exc:
-            console.warn(f"cannot follow hook jobs: {exc.message}")
+            self.emit(ev.Warning(f"cannot follow hook jobs: {exc.message}"))
             self._watch.error = exc
             return
         self._preexisting = {_uid(j) for j in self._watch.objects("jobs")}
@@ -437,12 +429,9 @@ class HookFollower:
             return run_id_of(job) == self.run_id
         if _uid(job) in self._preexisting:
             return False
-        created = parse_timestamp(_meta(job).get("creationTimestamp"))
+        created = parse_time(meta(job).get("creationTimestamp"))
         # second-resolution timestamps: allow for the truncation
         return created is None or created.timestamp() >= self.started_at.timestamp() - 1.5
-
-    def _pods_of(self, job: Obj, pods: Sequence[Obj]) -> list[Obj]:
-        return [p for p in pods if _uid(job) in _owner_uids(p) and not is_deleting(p)]
 
     def _follow_started(self, jobs: Sequence[Obj], pods: Sequence[Obj]) -> None:
         # One `kubectl logs -f` per container as it starts: following the whole pod
@@ -452,7 +441,7 @@ class HookFollower:
             if job is None or is_deleting(pod):
                 continue
             for container, is_init in started_containers(pod):
-                self._follow(str(_meta(job).get("name")), pod, container, is_init)
+                self._follow(_name(job), pod, container, is_init)
 
     def _final_sweep(self, patience: float = 1.0) -> None:
         """helm can finish a fast hook before the watch reports its pod: catch up on those."""
@@ -462,7 +451,7 @@ class HookFollower:
             jobs = self.hook_jobs()
             pods = self._watch.objects("pods")
             self._follow_started(jobs, pods)
-            waiting = [j for j in jobs if not any(_uid(j) in _owner_uids(p) and started_containers(p) for p in pods)]
+            waiting = [j for j in jobs if not any(owned_by(p, j) and started_containers(p) for p in pods)]
             remaining = deadline - time.monotonic()
             if not waiting or remaining <= 0:
                 return
@@ -471,15 +460,20 @@ class HookFollower:
     def _loop(self) -> None:
         tracking = _tracking()
         tolerances = self.tolerances or tracking.Tolerances()
-        while not self._stop.is_set() and self._watch.error is None:
+        while not self._stop.is_set():
+            if self._watch.error is not None:
+                # The cluster stopped answering: helm would wait out its whole timeout.
+                self.lost = self._watch.error
+                self.cancel.set()
+                return
             since = self._watch.generation
             jobs = self.hook_jobs()
             pods = self._watch.objects("pods")
             self._follow_started(jobs, pods)
             if self.aborted is None:
                 for job in jobs:
-                    job_pods = self._pods_of(job, pods)
-                    names = [str(_meta(job).get("name")), *(str(_meta(p).get("name")) for p in job_pods)]
+                    job_pods = live_pods_of_job(job, pods)
+                    names = [_name(job), *(_name(p) for p in job_pods)]
                     status = tracking.workload_status(
                         job, job_pods, utcnow(), tolerances, events=events_about(self._watch.events(), names)
                     )
@@ -495,7 +489,7 @@ class HookFollower:
     def _follow(self, job: str, pod: Obj, container: str, is_init: bool) -> None:
         from lain_cli import kube, proc, tools
 
-        name = str(_meta(pod).get("name", ""))
+        name = _name(pod)
         with self._lock:
             if (name, container) in self._followed:
                 return
@@ -503,7 +497,7 @@ class HookFollower:
             self._followed.add((name, container))
         buffer = self.logs.setdefault(job, deque(maxlen=LOG_LINES))
         if first:
-            console.step(f"hook job {job}: pod {name} started, following its logs")
+            self.emit(ev.HookPodStarted(job, name))
         label = f"{job}:{container}" if is_init else job
         argv = kube.logs_argv(
             tools.kubectl().path, self.cluster.kubectl_args(), pod=name, container=container, prefix=False,
@@ -520,7 +514,7 @@ class HookFollower:
                 for line in stream.lines():
                     with self._lock:
                         buffer.append(line)
-                    console.info(f"[{label}] {line}")
+                    self.emit(ev.HookLogLine(job, label, line))
 
         thread = threading.Thread(target=pump, name=f"logs-{name}", daemon=True)
         thread.start()
@@ -553,7 +547,7 @@ class HookFollower:
         else:
             failed = None
             for job in self.hook_jobs():
-                name = str(_meta(job).get("name"))
+                name = _name(job)
                 if job_name and name != job_name:
                     continue
                 for cond in (job.get("status") or {}).get("conditions") or []:
@@ -568,11 +562,11 @@ class HookFollower:
             return None
         if not self._started.is_set():
             return failed
-        job = next((j for j in self.hook_jobs() if _meta(j).get("name") == failed.job), None)
-        pods = self._pods_of(job, self._watch.objects("pods")) if job is not None else []
+        failed_job: Obj | None = next((j for j in self.hook_jobs() if _name(j) == failed.job), None)
+        pods = live_pods_of_job(failed_job, self._watch.objects("pods")) if failed_job is not None else []
         events = self._watch.events()
         tracking = _tracking()
-        found = [*(tracking.failure_details(job, events) if job else [])]
+        found = [*(tracking.failure_details(failed_job, events) if failed_job else [])]
         for pod in pods:
             found += tracking.failure_details(pod, events)
         failed.events = found[-10:]

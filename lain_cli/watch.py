@@ -221,7 +221,9 @@ class ReleaseWatch:
             if self._stop.is_set():
                 return
             code = stream.proc.returncode
-            if received == 0 and time.monotonic() - started < _FAST_FAILURE:
+            # Nothing received and kubectl failed (or gave up at once): the cluster is
+            # unreachable or refuses us.  A server-side watch timeout ends with exit 0.
+            if received == 0 and (code not in (0, None) or time.monotonic() - started < _FAST_FAILURE):
                 tail = stream.stderr_tail()
                 with self._cond:
                     self.error = ClusterError(

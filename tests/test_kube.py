@@ -28,11 +28,11 @@ def test_get_argv() -> None:
 def test_create_and_replace_argv_take_the_object_on_stdin() -> None:
     assert kube.create_argv("kubectl", ARGS) == [
         "kubectl", "--kubeconfig", "/k", "--namespace", "ns",
-        "create", "--filename", "-", "--output", "json", "--request-timeout=30s",
+        "create", "--filename", "-", "--validate=false", "--output", "json", "--request-timeout=30s",
     ]  # fmt: skip
     assert kube.replace_argv("kubectl", ["--namespace", "ns"], request_timeout=5) == [
         "kubectl", "--namespace", "ns",
-        "replace", "--filename", "-", "--output", "json", "--request-timeout=5s",
+        "replace", "--filename", "-", "--validate=false", "--output", "json", "--request-timeout=5s",
     ]  # fmt: skip
 
 

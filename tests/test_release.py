@@ -127,3 +127,66 @@ def test_storage_secret_mark_failed_round_trip() -> None:
 
 def test_humanize_age() -> None:
     assert [release.humanize_age(s) for s in (5, 300, 7300, 200000, None)] == ["5s", "5m", "2h", "2d", "an unknown time"]
+
+
+# -- the rollout verdict, kept in the revision's description --
+
+
+@pytest.mark.parametrize(("text", "kind", "failed", "detail"), [
+    ("rollout ready", "ready", False, ""),
+    ("rollout failed: web CrashLoopBackOff", "failed", True, "web CrashLoopBackOff"),
+    ("rollout timed out: web 1/2 ready", "timed-out", True, "web 1/2 ready"),
+    ("hook failed: job dummy-migrate BackoffLimitExceeded", "hook-failed", True, "job dummy-migrate BackoffLimitExceeded"),
+    ("helm failed: interrupted (SIGTERM)", "helm-failed", True, "interrupted (SIGTERM)"),
+    ("rollout unconfirmed: interrupted (Ctrl-C)", "unconfirmed", False, "interrupted (Ctrl-C)"),
+    ("not tracked: --no-wait", "not-tracked", False, "--no-wait"),
+])
+def test_verdicts_round_trip_through_the_description(text: str, kind: str, failed: bool, detail: str) -> None:
+    description = release.with_verdict("lain deploy by alice, image r/a:1; worker=r/a:0", text)
+    stamp = release.parse_description(description)
+    assert stamp is not None and stamp.images == {"worker": "r/a:0"} and stamp.image == "r/a:1"
+    assert stamp.verdict is not None
+    assert (stamp.verdict.kind, stamp.verdict.failed, stamp.verdict.detail) == (kind, failed, detail)
+    assert release.verdict_text(kind, detail) == text
+    # a second verdict replaces the first
+    assert release.with_verdict(description, "rollout ready").endswith("r/a:0 | rollout ready")
+
+
+def test_verdict_text_is_one_bounded_line() -> None:
+    text = release.verdict_text("failed", "web " + "x" * 500 + "\nsecond line")
+    assert "\n" not in text and len(text) == release.MAX_VERDICT_TEXT and text.endswith("...")
+
+
+def test_a_rollback_description_names_its_target_and_who() -> None:
+    text = release.describe("rollback", "bob | smith", {"web": "r/a:1"}, rollback_to=7)
+    assert text == "lain rollback to 7 by bob / smith, image r/a:1"
+    revision = release.Revision(9, "deployed", None, release.with_verdict(text, "rollout ready"))
+    assert (revision.rollback_to, revision.stamp.user, revision.rolled_out) == (7, "bob / smith", True)  # type: ignore[union-attr]
+
+
+def test_with_description_rewrites_helms_record() -> None:
+    document = {"name": "dummy", "version": 3, "info": {"status": "deployed", "description": "Upgrade complete"}}
+    secret = {"metadata": {"name": "sh.helm.release.v1.dummy.v3", "resourceVersion": "5", "uid": "u"},
+              "data": {"release": release.encode_release(document)}}
+    updated = release.with_description(secret, "lain deploy by a, image x | rollout ready")
+    assert release.decode_release(updated)["info"] == {"status": "deployed",
+                                                       "description": "lain deploy by a, image x | rollout ready"}
+    assert updated["metadata"] == {"name": "sh.helm.release.v1.dummy.v3", "resourceVersion": "5"}
+
+
+def test_history_shows_each_rollout_on_one_line() -> None:
+    history = release.parse_history(json.dumps([
+        {"revision": 1, "updated": "2026-11-25T01:00:00Z", "status": "superseded",
+         "description": "lain deploy by alice, image r/a:1 | rollout ready"},
+        {"revision": 2, "updated": "2026-11-25T02:00:00Z", "status": "failed",
+         "description": "lain deploy by alice, image r/a:2 | hook failed: job dummy-migrate BackoffLimitExceeded"},
+        {"revision": 3, "updated": "2026-11-25T03:00:00Z", "status": "failed",
+         "description": "Upgrade \"dummy\" failed:\nline two\nline three"},
+    ]))
+    rows = release.history_rows(history, ["web"])
+    assert [(r["revision"], r["rollout"]) for r in rows] == [(3, None), (2, "hook-failed"), (1, "ready")]
+    lines = release.format_history(rows)
+    assert len(lines) == 4
+    assert lines[0].split() == ["REVISION", "UPDATED", "STATUS", "ROLLOUT", "BY", "IMAGE", "NOTE"]
+    assert lines[1].endswith('Upgrade "dummy" failed: line two line three')
+    assert "hook failed" in lines[2] and lines[2].endswith("deploy: job dummy-migrate BackoffLimitExceeded")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lain_cli import rollout, tracking
+from lain_cli.events import Progress
 
 NOW = datetime(2026, 11, 25, 12, 0, 10, tzinfo=UTC)
 
@@ -70,13 +71,14 @@ def test_evaluate_fails_fast_on_missing_image() -> None:
 
 
 def test_progress_printer_prints_changes_once_and_names_the_failure() -> None:
-    lines: list[str] = []
-    printer = rollout.ProgressPrinter(lines.append)
+    events: list = []
+    printer = rollout.ProgressPrinter(events.append)
     snapshot = {"deployments": [_deployment()], "replicasets": [_replicaset()], "pods": [_pod_pull_not_found()]}
     verdict = rollout.evaluate(snapshot, [], NOW, tracking.Tolerances())
     printer.update(verdict)
     printer.update(verdict)
-    assert len(lines) == 1 and lines[0].startswith("web: ") and lines[0].endswith("[failed: ErrImagePull]")
+    [event] = events
+    assert isinstance(event, Progress) and event.workload == "web" and event.text.endswith("[failed: ErrImagePull]")
 
 
 def test_started_containers() -> None:

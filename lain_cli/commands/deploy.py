@@ -5,15 +5,15 @@ from __future__ import annotations
 import click
 
 from lain_cli.cli import GlobalOptions
+from lain_cli.commands.release_options import check_lock_flags, lock_options, tracking_options
 
 
 @click.command()
 @click.option("--build", is_flag=True, help="docker build and push the image (tag: git short sha) first.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a value (repeatable), e.g. --set imageTag=3f2a9c1.")
-@click.option("--wait/--no-wait", default=True, show_default=True, help="Track the rollout until ready or failed.")
-@click.option("--timeout", default="5m", show_default=True, metavar="DURATION", help="Limit for hooks and for the rollout.")
-@click.option("--rollback-on-failure", is_flag=True, help="If the rollout fails, roll back to the previous good revision.")
-@click.option("--force-unlock", is_flag=True, help="Recover a release left pending by a killed deploy, then deploy.")
+@tracking_options
+@click.option("--rollback-on-failure", is_flag=True, help="If the rollout fails, roll back to the last revision that rolled out.")
+@lock_options
 @click.pass_obj
 def deploy(
     opts: GlobalOptions,
@@ -21,13 +21,21 @@ def deploy(
     sets: tuple[str, ...],
     wait: bool,
     timeout: str,
+    panel: bool,
     rollback_on_failure: bool,
     force_unlock: bool,
+    even_if_alive: bool,
 ) -> int:
     """Release the app: migrations, helm upgrade --install, then track the rollout.
 
     Hook jobs (migrations) stream their logs; a failed hook or a broken pod
     stops the deploy at once with the reason, events and last log lines.
+    The verdict is kept with the revision (`lain history` shows it).
+
+    Exit status: 0 rolled out and green, 1 failed (or RED), 2 usage error,
+    130/143/129 interrupted (Ctrl-C, SIGTERM, SIGHUP). On a terminal the live
+    panel opens once the outcome is known: press q to leave it; use
+    --no-panel in `lain deploy && next-step`.
 
     \b
     Example:
@@ -38,12 +46,15 @@ def deploy(
     from lain_cli import deploy as flow
     from lain_cli.context import load_app_context
 
+    check_lock_flags(force_unlock, even_if_alive)
     options = flow.DeployOptions(
         timeout=flow.parse_duration(timeout),
         wait=wait,
         build=build,
         force_unlock=force_unlock,
+        even_if_alive=even_if_alive,
         rollback_on_failure=rollback_on_failure,
+        panel=panel,
         journal=flow.Journal() if opts.json else None,
     )
     ctx = load_app_context(opts, sets=sets)

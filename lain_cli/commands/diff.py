@@ -19,17 +19,20 @@ def diff(opts: GlobalOptions, sets: tuple[str, ...]) -> int:
     Example:
       lain diff && echo "nothing to deploy"
     """
-    from lain_cli import chart, console, release
+    from lain_cli import chart, console
     from lain_cli import diff as differ
     from lain_cli.context import load_app_context
+    from lain_cli.deploy import cluster_of
+    from lain_cli.executors import Helm
 
     ctx = load_app_context(opts, sets=sets)
     rendered = differ.parse_objects(chart.render_app(ctx))
-    history = release.read_history(ctx.cluster, ctx.release_name)
+    helm = Helm.for_cluster(cluster_of(ctx))
+    history = helm.history(ctx.release_name)
     deployed = []
     if history:
-        deployed = differ.parse_objects(release.read_manifest(ctx.cluster, ctx.release_name))
-        deployed += differ.parse_objects(release.read_manifest(ctx.cluster, ctx.release_name, hooks=True))
+        deployed = differ.parse_objects(helm.manifest(ctx.release_name))
+        deployed += differ.parse_objects(helm.manifest(ctx.release_name, hooks=True))
     changes = differ.diff_objects(deployed, rendered)
     if opts.json:
         console.out_json([{"resource": d.key, "change": d.change, "diff": list(d.lines)} for d in changes])

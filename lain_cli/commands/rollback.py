@@ -5,29 +5,38 @@ from __future__ import annotations
 import click
 
 from lain_cli.cli import GlobalOptions
+from lain_cli.commands.release_options import check_lock_flags, lock_options, tracking_options
 
 
 @click.command()
+@click.argument("revision_arg", metavar="[REVISION]", required=False, type=click.IntRange(min=1))
 @click.option("--revision", type=click.IntRange(min=1), metavar="N", help="Revision to go back to (see `lain history`).")
-@click.option("--wait/--no-wait", default=True, show_default=True, help="Track the rollout until ready or failed.")
-@click.option("--timeout", default="5m", show_default=True, metavar="DURATION", help="Limit for the rollout.")
+@tracking_options
+@lock_options
 @click.pass_obj
-def rollback(opts: GlobalOptions, revision: int | None, wait: bool, timeout: str) -> int:
-    """Roll back to the previous good revision (or --revision N) and track it.
+def rollback(opts: GlobalOptions, revision_arg: int | None, revision: int | None, wait: bool, timeout: str,
+             panel: bool, force_unlock: bool, even_if_alive: bool) -> int:
+    """Roll back to the last revision that rolled out (or REVISION) and track it.
 
-    Without --revision: the newest revision before the current one that was
-    deployed or superseded (never a failed or pending one).
+    Without a revision: the newest revision before the current one that helm
+    recorded as deployed or superseded and whose rollout lain did not see fail
+    (`lain history` shows each revision's rollout). The choice is printed.
 
     \b
     Example:
       lain rollback
-      lain rollback --revision 12
+      lain rollback 12
     """
     from lain_cli import deploy as flow
     from lain_cli.context import load_app_context
 
+    if revision_arg is not None and revision is not None and revision_arg != revision:
+        raise click.UsageError(f"two revisions given: {revision_arg} and --revision {revision}")
+    check_lock_flags(force_unlock, even_if_alive)
     options = flow.DeployOptions(
-        timeout=flow.parse_duration(timeout), wait=wait, journal=flow.Journal() if opts.json else None
+        timeout=flow.parse_duration(timeout), wait=wait, force_unlock=force_unlock, even_if_alive=even_if_alive,
+        panel=panel, journal=flow.Journal() if opts.json else None,
     )
     ctx = load_app_context(opts, need_image=False)
-    return flow.reported(ctx, options.journal, lambda: flow.rollback(ctx, revision, options))
+    target = revision_arg if revision_arg is not None else revision
+    return flow.reported(ctx, options.journal, lambda: flow.rollback(ctx, target, options))

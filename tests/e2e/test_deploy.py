@@ -51,7 +51,7 @@ def test_first_install_then_upgrade_streams_migration_logs(app: App) -> None:
     assert "web: 3/3 ready" in second.stderr
     history = app.history()
     assert [h["status"] for h in history] == ["superseded", "deployed"]
-    assert history[-1]["description"] == f"lain deploy by alice, image {REGISTRY}/dummy:{app.head()}"
+    assert history[-1]["description"] == f"lain deploy by alice, image {REGISTRY}/dummy:{app.head()} | rollout ready"
 
 
 def test_hook_with_a_backup_init_container_streams_both_logs(app: App) -> None:
@@ -133,11 +133,14 @@ def test_rollback_on_failure_goes_back_and_tracks_it(app: App) -> None:
     good = app.image("web")
     app.write(_with(app, deployments__web__imageTag="notfound"))
     result = app.lain("deploy", "--rollback-on-failure", "--timeout", "60s", check=1)
-    assert "rolling back to revision 1" in result.stderr
+    assert "rolling back to revision 1, the last one that rolled out" in result.stderr
     assert "rolled back to revision 1" in result.stderr
     assert app.image("web") == good
     history = app.history()
-    assert history[-1]["status"] == "deployed" and history[-1]["description"] == "Rollback to 1"
+    assert history[-1]["status"] == "deployed"
+    assert history[-1]["description"] == f"lain rollback to 1 by alice, image {good} | rollout ready"
+    assert history[-2]["description"].startswith(f"lain deploy by alice, image {REGISTRY}/dummy:")
+    assert "; web=" in history[-2]["description"] and " | rollout failed: web " in history[-2]["description"]
 
 
 def test_rollback_to_previous_and_to_a_revision(app: App) -> None:
@@ -174,7 +177,7 @@ def test_update_image_of_one_proc_leaves_the_rest_as_deployed(app: App) -> None:
     env = {e["name"]: e.get("value") for e in app.deployment("web")["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["IMAGE_TAG"] == "bbb"
     assert app.history()[-1]["description"] == (
-        f"lain update-image by alice, image {REGISTRY}/dummy:aaa; web={REGISTRY}/dummy:bbb")
+        f"lain update-image by alice, image {REGISTRY}/dummy:aaa; web={REGISTRY}/dummy:bbb | rollout ready")
     unknown = app.lain("update-image", "nope", check=2)
     assert "unknown proc: nope" in unknown.stderr and "web" in unknown.stderr and "worker" in unknown.stderr
 

@@ -1,0 +1,184 @@
+"""The executors: one ``Helm`` and one ``Kubectl`` per command, built once from
+the tool and the cluster.
+
+They own tool lookup, running and failure classification, so callers read
+"helm.history(release)" and get revisions or a readable :class:`ClusterError`
+instead of repeating argv, timeouts and stderr parsing.  Every call takes its
+time from the command's :class:`~lain_cli.deadline.Deadline` and, when it is
+slow, says what it is waiting for.  The release flow takes them as arguments,
+so its unit tests pass recorded fakes (tests/fakes.py) instead of a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lain_cli import helm as helm_argv
+from lain_cli import kube, proc
+from lain_cli.clusters import Cluster
+from lain_cli.deadline import Deadline
+from lain_cli.errors import ClusterError, CommandFailed
+from lain_cli.release import Revision, parse_history
+
+# How long a read (history, values, get) may take at most: a healthy API answers
+# in well under a second; beyond this the cluster is not answering.
+READ_CAP = 30.0
+# What the helm process gets on top of its own --timeout (start-up, storage writes).
+HELM_MARGIN = 30.0
+
+
+@dataclass(frozen=True)
+class HelmRun:
+    """How ``helm upgrade``/``rollback`` ended (see :func:`lain_cli.proc.run_stoppable`)."""
+
+    ok: bool
+    returncode: int
+    output: str
+    interrupted: Any  # lain_cli.interrupts.Interrupted | None
+    cancelled: bool
+    timed_out: bool
+
+
+class HelmExecutor(Protocol):
+    """What the release flow asks of helm (the real :class:`Helm`, or a fake in tests)."""
+
+    major: int
+
+    def history(self, release: str) -> list[Revision]: ...
+
+    def values(self, release: str, revision: int | None = None) -> dict[str, Any]: ...
+
+    def upgrade(self, argv: Sequence[str], *, cancel: threading.Event, timeout: float) -> HelmRun: ...
+
+    def upgrade_argv(self, release: str, chart_dir: str | os.PathLike[str], *, description: str,
+                     timeout: float) -> list[str]: ...
+
+    def rollback_argv(self, release: str, revision: int, *, timeout: float) -> list[str]: ...
+
+
+class KubectlExecutor(Protocol):
+    """What the release flow asks of kubectl directly (helm's records, the lock)."""
+
+    cluster: Cluster
+
+    def get_json(self, kind: str, name: str | None = None, selector: str | None = None) -> dict[str, Any] | None: ...
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def delete(self, kind: str, name: str) -> None: ...
+
+
+class Helm:
+    """helm for one cluster (``--kubeconfig``/``--kube-context``/``--namespace`` applied)."""
+
+    def __init__(self, path: str, major: int, cluster: Cluster, deadline: Deadline | None = None) -> None:
+        self.path = path
+        self.major = major
+        self.cluster = cluster
+        self.deadline = deadline or Deadline(3600.0)
+
+    @classmethod
+    def for_cluster(cls, cluster: Cluster, deadline: Deadline | None = None) -> Helm:
+        from lain_cli import tools
+
+        tool = tools.helm()
+        return cls(tool.path, tool.major, cluster, deadline)
+
+    # -- reads -------------------------------------------------------------
+
+    def _read(self, argv: list[str], what: str) -> proc.Result:
+        timeout = self.deadline.budget(READ_CAP)
+        try:
+            return proc.run(argv, timeout=timeout, check=False,
+                            waiting_for=f"cluster {self.cluster.name} to answer helm {what}")
+        except CommandFailed as exc:
+            raise ClusterError(
+                f"cluster {self.cluster.name} did not answer helm {what} within {timeout:.0f}s",
+                hint="check the network / VPN to the cluster (`lain version` tells whether it answers)",
+            ) from exc
+
+    def _failure(self, stderr: str, what: str) -> ClusterError:
+        return kube.classify_failure(
+            stderr, self.cluster.name, what=f"reading the {what}", tool="helm",
+            default_hint="check the cluster with `lain version`",
+        )
+
+    def history(self, release: str) -> list[Revision]:
+        """The release's revisions, oldest first; [] when it was never installed."""
+        argv = helm_argv.history_argv(self.path, self.major, release, cluster_args=self.cluster.helm_args())
+        result = self._read(argv, "history")
+        if not result.ok:
+            if helm_argv.release_not_found(result.stderr):
+                return []
+            raise self._failure(result.stderr, f"history of release {release}")
+        return parse_history(result.stdout)
+
+    def values(self, release: str, revision: int | None = None) -> dict[str, Any]:
+        """Every value of a revision (lain stages them all in the chart, so ``--all``)."""
+        argv = helm_argv.get_values_argv(self.path, self.major, release, cluster_args=self.cluster.helm_args(),
+                                         revision=revision)
+        result = self._read(argv, "get values")
+        if not result.ok:
+            raise self._failure(result.stderr, f"values of release {release}")
+        data = helm_argv.parse_json(result.stdout, "get values")
+        return data if isinstance(data, dict) else {}
+
+    def manifest(self, release: str, *, hooks: bool = False) -> str:
+        argv = helm_argv.get_manifest_argv(self.path, self.major, release, cluster_args=self.cluster.helm_args(),
+                                           hooks=hooks)
+        result = self._read(argv, "get hooks" if hooks else "get manifest")
+        if not result.ok:
+            raise self._failure(result.stderr, f"deployed manifest of release {release}")
+        return result.stdout
+
+    # -- changes -----------------------------------------------------------
+
+    def upgrade_argv(self, release: str, chart_dir: str | os.PathLike[str], *, description: str,
+                     timeout: float) -> list[str]:
+        return helm_argv.upgrade_argv(self.path, self.major, release, chart_dir,
+                                      cluster_args=self.cluster.helm_args(), description=description,
+                                      timeout=timeout)
+
+    def rollback_argv(self, release: str, revision: int, *, timeout: float) -> list[str]:
+        return helm_argv.rollback_argv(self.path, self.major, release, revision,
+                                       cluster_args=self.cluster.helm_args(), timeout=timeout)
+
+    def upgrade(self, argv: Sequence[str], *, cancel: threading.Event, timeout: float,
+                on_line: Callable[[str], None] | None = None) -> HelmRun:
+        """Run a helm upgrade/rollback argv until it ends, is cancelled or interrupted.
+
+        helm gets its own ``--timeout``; lain stops it cleanly if it overruns
+        that by HELM_MARGIN (a helm stuck on an unresponsive API)."""
+        stopped = proc.run_stoppable(argv, cancel=cancel, timeout=timeout + HELM_MARGIN, on_line=on_line)
+        result = stopped.result
+        return HelmRun(result.ok, result.returncode, result.stdout, stopped.interrupted, stopped.cancelled,
+                       stopped.timed_out)
+
+
+class Kubectl:
+    """kubectl for one cluster, every request bounded by the command's deadline."""
+
+    def __init__(self, cluster: Cluster, deadline: Deadline | None = None) -> None:
+        self.cluster = cluster
+        self.deadline = deadline or Deadline(3600.0)
+
+    def _timeout(self) -> float:
+        return self.deadline.budget(kube.REQUEST_TIMEOUT)
+
+    def get_json(self, kind: str, name: str | None = None, selector: str | None = None) -> dict[str, Any] | None:
+        return kube.get_json(self.cluster, kind, name, selector, request_timeout=self._timeout())
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        return kube.create(self.cluster, obj, request_timeout=self._timeout())
+
+    def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        return kube.replace(self.cluster, obj, request_timeout=self._timeout())
+
+    def delete(self, kind: str, name: str) -> None:
+        kube.delete(self.cluster, kind, name, request_timeout=self._timeout())
