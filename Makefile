@@ -45,6 +45,7 @@ test-e2e:
 
 lint:
 	$(BIN)/ruff check lain_cli tests bench tools
+	$(BIN)/mypy
 
 bench:
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench

@@ -16,10 +16,13 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lain_cli import __version__
 from lain_cli.errors import ToolError
+
+if TYPE_CHECKING:
+    from lain_cli.context import AppContext
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -119,7 +122,7 @@ def staged_chart(release: str, image_tag: str, values: Mapping[str, Any]) -> Ite
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def render_app(ctx: Any, *, kube_version: str | None = None) -> str:
+def render_app(ctx: AppContext, *, kube_version: str | None = None) -> str:
     """``helm template`` output of an AppContext's release, exactly as deploy renders it."""
     from lain_cli import helm
 

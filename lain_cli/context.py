@@ -42,6 +42,12 @@ class AppContext:
     git_revision: str
     images: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # section -> name -> image
 
+    def require_cluster(self) -> Cluster:
+        """The cluster to act on; UsageError when none is selected."""
+        if self.cluster is None:
+            raise UsageError("no cluster selected", hint="run `lain use <cluster>` first")
+        return self.cluster
+
     def image_of(self, name: str) -> str:
         """The image a proc, job, cronjob or test runs (its imageTag lock or image applied)."""
         for section in schema.WORKLOAD_KINDS:

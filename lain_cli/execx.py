@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lain_cli.errors import OperationFailed, UsageError
 from lain_cli.logs import container_names, pod_name
+
+if TYPE_CHECKING:
+    from lain_cli.context import AppContext
 
 Pod = Mapping[str, Any]
 
@@ -140,7 +143,7 @@ def run_with_shell_fallback(run: Callable[[list[str]], int], command: Sequence[s
 
 
 def exec_in_pod(
-    ctx: Any,
+    ctx: AppContext,
     proc_name: str | None,
     command: Sequence[str],
     *,
@@ -154,7 +157,7 @@ def exec_in_pod(
 
     name = resolve_proc(proc_name, ctx.procs)
     selector = release_selector(ctx.release_name, name)
-    listing = kube.get_json(ctx.cluster, "pods", selector=selector) or {}
+    listing = kube.get_json(ctx.require_cluster(), "pods", selector=selector) or {}
     pods = [p for p in listing.get("items") or [] if isinstance(p, Mapping)]
     ask = ask_on_terminal if console.interactive() else None
     pod = choose_pod(pods, name, ask=ask)
@@ -166,7 +169,7 @@ def exec_in_pod(
 
     def run(argv: list[str]) -> int:
         return proc.run_attached(
-            kube.exec_argv(kubectl, ctx.cluster.kubectl_args(), pod_name(pod), argv,
+            kube.exec_argv(kubectl, ctx.require_cluster().kubectl_args(), pod_name(pod), argv,
                            container=container, tty=tty)
         )
 

@@ -16,9 +16,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lain_cli.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from lain_cli.context import AppContext
 
 # The oldest Kubernetes lain renders for; also the default schema version:
 # objects valid for 1.30 are valid on every newer cluster lain supports.
@@ -291,7 +294,7 @@ def lint_rendered(
     return LintReport(len(manifests), version, problems, messages)
 
 
-def lint_app(ctx: Any, *, kube_version: str | None = None) -> LintReport:
+def lint_app(ctx: AppContext, *, kube_version: str | None = None) -> LintReport:
     """Lint an AppContext's release: its chart values rendered, validated and helm-linted."""
     from lain_cli import chart
 

@@ -19,10 +19,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lain_cli import console
 from lain_cli import status as st
+
+if TYPE_CHECKING:
+    from lain_cli.context import AppContext
 
 LOG_SCAN_EVERY = 10.0
 HTTP_CHECK_EVERY = 5.0
@@ -226,7 +229,7 @@ def render(report: st.StatusReport, *, footer: str = "", max_pod_lines: int | No
 class BackgroundChecks:
     """The log scan and HTTP checks (and helm test, once), refreshed in a thread."""
 
-    def __init__(self, ctx: Any, pods_of: Any, *, run_tests: bool = False) -> None:
+    def __init__(self, ctx: AppContext, pods_of: Any, *, run_tests: bool = False) -> None:
         self.ctx = ctx
         self._pods_of = pods_of
         self._run_tests = run_tests
@@ -249,11 +252,11 @@ class BackgroundChecks:
     def _loop(self) -> None:
         next_logs = next_http = 0.0
         endpoints = st.app_endpoints(self.ctx)
-        _, address = st.ingress_check_override(self.ctx.cluster)
+        _, address = st.ingress_check_override(self.ctx.require_cluster())
         while not self._stop.is_set():
             now = time.monotonic()
             if now >= next_logs:
-                self.logs = st.scan_error_logs(self.ctx.cluster, self.ctx.release_name,
+                self.logs = st.scan_error_logs(self.ctx.require_cluster(), self.ctx.release_name,
                                                self.ctx.values.get("errorLogPattern"), self._pods_of())
                 self.requests += 1
                 next_logs = now + LOG_SCAN_EVERY
@@ -301,7 +304,7 @@ def read_key(stream: Any, timeout: float) -> str:
 
 
 def run_live(
-    ctx: Any,
+    ctx: AppContext,
     *,
     exit_on_verdict: bool = False,
     exit_code: bool = False,
@@ -323,7 +326,7 @@ def run_live(
     selector = st.release_selector(ctx.release_name)
     report: st.StatusReport | None = None
     started = time.monotonic()
-    with ReleaseWatch(ctx.cluster, selector, kinds=WATCH_KINDS) as watch:
+    with ReleaseWatch(ctx.require_cluster(), selector, kinds=WATCH_KINDS) as watch:
         checks = BackgroundChecks(ctx, lambda: st.proc_of_pods({k: watch.objects(k) for k in ("pods", "replicasets", "jobs", "statefulsets")}), run_tests=run_tests)
         checks.start()
         console = Console(highlight=False)
@@ -365,7 +368,7 @@ def run_live(
     return report.exit_code if (exit_code or exit_on_verdict) else 0
 
 
-def snapshot_report(ctx: Any, watch: Any, checks: BackgroundChecks, tol: Any) -> st.StatusReport:
+def snapshot_report(ctx: AppContext, watch: Any, checks: BackgroundChecks, tol: Any) -> st.StatusReport:
     """A report from the watch's cache and the latest background results (no I/O)."""
     objects = {kind: watch.objects(kind) for kind in WATCH_KINDS}
     now = datetime.now(UTC)
@@ -376,7 +379,7 @@ def snapshot_report(ctx: Any, watch: Any, checks: BackgroundChecks, tol: Any) ->
     return st.build_report(ctx, ev, logs=checks.logs, endpoints=checks.endpoints, tests=tests, now=now)
 
 
-def report_once(ctx: Any, *, run_tests: bool = False, tolerances: Any = None) -> st.StatusReport:
+def report_once(ctx: AppContext, *, run_tests: bool = False, tolerances: Any = None) -> st.StatusReport:
     return st.collect(ctx, run_tests=run_tests, tolerances=tolerances)
 
 

@@ -21,11 +21,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lain_cli.logs import COMPONENT_LABEL, release_selector
 from lain_cli.tracking.objects import meta as _meta
 from lain_cli.tracking.objects import parse_time
+
+if TYPE_CHECKING:
+    from lain_cli.clusters import Cluster
+    from lain_cli.context import AppContext
 
 SCHEMA_VERSION = 1
 GREEN, PROGRESSING, RED = "GREEN", "PROGRESSING", "RED"
@@ -306,7 +310,7 @@ def sample_pods(proc_of_pod: Mapping[str, str], limit: int, first: Sequence[str]
 
 
 def scan_error_logs(
-    cluster: Any,
+    cluster: Cluster,
     release: str,
     pattern_text: str | None,
     proc_of_pod: Mapping[str, str],
@@ -574,13 +578,13 @@ def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: d
     statuses = [(tracking.pod_status(p, now, tol, events), p) for p in pods]
     rows = sorted((_pod_row(s, p, events, now) for s, p in statuses), key=lambda r: (r.proc, r.name))
     verdict = tracking.release_verdict(workloads)
-    fatal = [p.describe() for p in verdict.problems if p.fatal]
+    fatal_lines = [p.describe() for p in verdict.problems if p.fatal]
     for cron in cronjobs:
         if cron.last_run_state == "failed":
-            fatal.append(f"CronJob {cron.name}: the last run failed (see `lain logs {cron.proc}`)")
+            fatal_lines.append(f"CronJob {cron.name}: the last run failed (see `lain logs {cron.proc}`)")
     progressing = [verdict.summary.removeprefix("progressing: ")] if verdict.state.value == "progressing" else []
     unhealthy = sum(1 for r in rows if r.state not in ("ready", "succeeded"))
-    return Evaluation(procs, rows, jobs, cronjobs, fatal, progressing, unhealthy)
+    return Evaluation(procs, rows, jobs, cronjobs, fatal_lines, progressing, unhealthy)
 
 
 # ---------------------------------------------------------------- the verdict
@@ -622,11 +626,11 @@ def decide(
 # ---------------------------------------------------------------- gathering
 
 
-def list_objects(ctx: Any) -> dict[str, list[dict[str, Any]]]:
+def list_objects(ctx: AppContext) -> dict[str, list[dict[str, Any]]]:
     """The release's objects by kind, from one ``kubectl get`` LIST."""
     from lain_cli import kube
 
-    listing = kube.get_json(ctx.cluster, ",".join(OBJECT_KINDS + ("replicasets",)),
+    listing = kube.get_json(ctx.require_cluster(), ",".join(OBJECT_KINDS + ("replicasets",)),
                             selector=release_selector(ctx.release_name)) or {}
     from lain_cli.watch import plural_of
 
@@ -636,10 +640,10 @@ def list_objects(ctx: Any) -> dict[str, list[dict[str, Any]]]:
     return objects
 
 
-def list_events(ctx: Any) -> list[dict[str, Any]]:
+def list_events(ctx: AppContext) -> list[dict[str, Any]]:
     from lain_cli import kube
 
-    return list((kube.get_json(ctx.cluster, "events") or {}).get("items") or [])
+    return list((kube.get_json(ctx.require_cluster(), "events") or {}).get("items") or [])
 
 
 def proc_of_pods(objects: Mapping[str, Sequence[Obj]]) -> dict[str, str]:
@@ -649,7 +653,7 @@ def proc_of_pods(objects: Mapping[str, Sequence[Obj]]) -> dict[str, str]:
     return {_name(p): _component(p) for p in live_pods(objects)}
 
 
-def ingress_check_override(cluster: Any = None) -> tuple[str | None, str | None]:
+def ingress_check_override(cluster: Cluster | None = None) -> tuple[str | None, str | None]:
     """(scheme, address) for endpoint checks: ``$LAIN_INGRESS_SCHEME`` /
     ``$LAIN_INGRESS_ADDRESS``, else the cluster file's ``ingressCheck``."""
     import os
@@ -659,25 +663,25 @@ def ingress_check_override(cluster: Any = None) -> tuple[str | None, str | None]
     return scheme, address
 
 
-def app_endpoints(ctx: Any) -> list[Endpoint]:
-    scheme, _ = ingress_check_override(ctx.cluster)
+def app_endpoints(ctx: AppContext) -> list[Endpoint]:
+    scheme, _ = ingress_check_override(ctx.require_cluster())
     domain = ctx.cluster.domain if ctx.cluster else ""
     return endpoints_of(ctx.values, domain, scheme)
 
 
-def run_endpoint_checks(ctx: Any) -> list[EndpointCheck]:
-    _, address = ingress_check_override(ctx.cluster)
+def run_endpoint_checks(ctx: AppContext) -> list[EndpointCheck]:
+    _, address = ingress_check_override(ctx.require_cluster())
     return check_endpoints(app_endpoints(ctx), address=address)
 
 
-def app_log_links(ctx: Any) -> list[LogLink]:
+def app_log_links(ctx: AppContext) -> list[LogLink]:
     long_running = [name for name, kind in ctx.procs.items() if kind in ("deployment", "statefulset")]
-    return log_links(ctx.cluster.log_link, app=ctx.appname, namespace=ctx.namespace,
-                     cluster=ctx.cluster.name, procs=sorted(long_running) or sorted(ctx.procs))
+    return log_links(ctx.require_cluster().log_link, app=ctx.appname, namespace=ctx.namespace,
+                     cluster=ctx.require_cluster().name, procs=sorted(long_running) or sorted(ctx.procs))
 
 
 def build_report(
-    ctx: Any,
+    ctx: AppContext,
     ev: Evaluation,
     *,
     logs: LogScan | None,
@@ -689,7 +693,7 @@ def build_report(
     return StatusReport(
         app=ctx.appname,
         release=ctx.release_name,
-        cluster=ctx.cluster.name,
+        cluster=ctx.require_cluster().name,
         namespace=ctx.namespace,
         verdict=verdict,
         reasons=reasons,
@@ -706,7 +710,7 @@ def build_report(
 
 
 def collect(
-    ctx: Any,
+    ctx: AppContext,
     *,
     run_tests: bool = False,
     objects: Mapping[str, Sequence[Obj]] | None = None,
@@ -724,7 +728,7 @@ def collect(
     ev = evaluate(objs, list(events or []), now, tol)
     with ThreadPoolExecutor(max_workers=3) as pool:
         http = pool.submit(run_endpoint_checks, ctx)
-        scan = pool.submit(scan_error_logs, ctx.cluster, ctx.release_name,
+        scan = pool.submit(scan_error_logs, ctx.require_cluster(), ctx.release_name,
                            ctx.values.get("errorLogPattern"), proc_of_pods(objs),
                            first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")])
         needs_events = events is None and (ev.unhealthy_pods or ev.fatal or ev.progressing)
@@ -735,9 +739,9 @@ def collect(
         return build_report(ctx, ev, logs=scan.result(), endpoints=http.result(), tests=tests, now=now)
 
 
-def run_helm_tests(ctx: Any) -> TestResult:
+def run_helm_tests(ctx: AppContext) -> TestResult:
     """``helm test`` of the release: the app's ``tests``, pass or fail, with their logs."""
     from lain_cli import helm
 
-    ok, output, failed = helm.run_tests(ctx.cluster, ctx.release_name)
+    ok, output, failed = helm.run_tests(ctx.require_cluster(), ctx.release_name)
     return TestResult(True, ok, tuple(output[-40:]), tuple(failed))

@@ -24,20 +24,22 @@ def send_msg(opts: GlobalOptions, message: tuple[str, ...]) -> int:
     """
     from lain_cli import console, notify
     from lain_cli.context import load_app_context
+    from lain_cli.deploy import cluster_of
     from lain_cli.errors import OperationFailed, UsageError
 
     text = " ".join(message).strip()
     if not text:
         raise UsageError("the message is empty")
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    hook = notify.webhook_for(getattr(ctx, "values", None), ctx.cluster)
+    cluster = cluster_of(ctx)
+    hook = notify.webhook_for(ctx.values, cluster)
     if hook is None:
         raise UsageError(
-            f"no webhook for {ctx.appname} on cluster {ctx.cluster.name}",
+            f"no webhook for {ctx.appname} on cluster {cluster.name}",
             hint="set webhook.url in chart/values.yaml or in the cluster file",
         )
     event = notify.Event(
-        kind="message", app=ctx.appname, cluster=ctx.cluster.name, user=ctx.user, text=text
+        kind="message", app=ctx.appname, cluster=cluster.name, user=ctx.user, text=text
     )
     if not notify.send(hook, event):
         raise OperationFailed("the message was not delivered")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from lain_cli.cli import GlobalOptions
@@ -43,7 +45,7 @@ def _list_clusters(opts: GlobalOptions) -> int:
     from lain_cli.values import display_path
 
     current, source = clusters.selected_name()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in clusters.list_clusters():
         try:
             namespace = clusters.load(entry).namespace

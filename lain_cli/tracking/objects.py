@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-Obj = dict[str, Any]
+Obj = Mapping[str, Any]
 
 COMPONENT_LABEL = "app.kubernetes.io/component"
 _FRACTION = re.compile(r"(\.\d{6})\d+")
@@ -56,7 +56,7 @@ def labels(obj: Obj) -> dict[str, str]:
     return meta(obj).get("labels") or {}
 
 
-def annotations(obj: Obj) -> dict[str, str]:
+def annotations_of(obj: Obj) -> dict[str, str]:
     return meta(obj).get("annotations") or {}
 
 

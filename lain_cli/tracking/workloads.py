@@ -19,7 +19,7 @@ from .model import (
 )
 from .objects import (
     Obj,
-    annotations,
+    annotations_of,
     aware,
     component_of,
     condition,
@@ -62,7 +62,8 @@ def _evaluate(pods: Sequence[Obj], now: datetime, tol: Tolerances, events: Seque
 
 
 def _partition(pods: Sequence[Obj], is_current: Callable[[Obj], bool]) -> tuple[list[Obj], list[Obj]]:
-    current, old = [], []
+    current: list[Obj] = []
+    old: list[Obj] = []
     for pod in pods:
         (current if is_current(pod) else old).append(pod)
     return current, old
@@ -108,7 +109,7 @@ def current_replicaset_name(deployment: Obj, pods: Sequence[Obj], replicasets: S
         return None
     owned = [rs for rs in replicasets if owned_by(rs, deployment)]
     if owned:
-        newest = max(owned, key=lambda rs: (_to_int(annotations(rs).get(_REVISION)) or 0,
+        newest = max(owned, key=lambda rs: (_to_int(annotations_of(rs).get(_REVISION)) or 0,
                                             meta(rs).get("creationTimestamp") or ""))
         return meta(newest).get("name")
     progressing = condition(deployment, "Progressing") or {}
@@ -242,7 +243,7 @@ def _daemonset(obj: Obj, pods: Sequence[Obj], now: datetime, tol: Tolerances,
     updated = _int(st.get("updatedNumberScheduled"))
     available = _int(st.get("numberAvailable"))
     observed = _observed(obj)
-    generation = annotations(obj).get(_DS_GENERATION)
+    generation = annotations_of(obj).get(_DS_GENERATION)
 
     current, old = _partition(
         pods,
