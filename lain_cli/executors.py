@@ -26,7 +26,7 @@ from lain_cli.release import Revision, parse_history
 
 # How long a read (history, values, get) may take at most: a healthy API answers
 # in well under a second; beyond this the cluster is not answering.
-READ_CAP = 30.0
+READ_CAP = 15.0
 # What the helm process gets on top of its own --timeout (start-up, storage writes).
 HELM_MARGIN = 30.0
 
