@@ -1,14 +1,17 @@
-"""Soak: a failing migration followed at once by a healthy deploy, many times, with
-CPU-burning processes beside it, on each test backend.
+"""Soak: a failing deploy followed at once by a healthy one, many times, with
+CPU-burning processes beside it, on each test backend, for two failures: a
+migration hook that exits 1, and a proc whose image crash-loops.
 
 This is where the release flow's races show (a hook follower that misjudges which
 Job is this run's, a deleted Job's pod that lingers, a verdict that lands after helm
-exits).  Every failing deploy must exit 1 naming the job, its reason and its last log
-lines; every healthy deploy must exit 0.  Counts are printed, nothing is timed.
+exits, a crash loop judged in the moment between two restarts).  Every failing
+deploy must exit 1 naming the job or proc, its reason and its last log lines;
+every healthy deploy must exit 0.  Counts are printed, nothing is timed.
 
 ``python -m bench soak`` runs both backends (the real control plane only when
 ``make k8s`` has built it); ``LAIN_SOAK_ROUNDS`` (default 20), ``LAIN_SOAK_BURNERS``
-(default 2) and ``LAIN_SOAK_BACKENDS`` (``kubesim,kwok``) change what runs.
+(default 2), ``LAIN_SOAK_BACKENDS`` (``kubesim,kwok``) and ``LAIN_SOAK_SCENARIOS``
+(``hook,crash``) change what runs.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 from bench.common import REPO, isolated_env
 
 FAILING_LOG = "ERROR: relation orders already exists"
+CRASH_LOG = "Traceback: KeyError 'DATABASE_URL'"
 
 
 @contextmanager
@@ -83,24 +87,40 @@ def failing_values(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def judge_failure(result: subprocess.CompletedProcess[str]) -> str:
-    """'ok', or what was wrong with a deploy that had to fail on its migration."""
+def crashing_values(values: dict[str, Any]) -> dict[str, Any]:
+    values = copy.deepcopy(values)
+    values["deployments"]["worker"]["podAnnotations"] = {
+        "kubesim.lain.dev/crash": "always", "kubesim.lain.dev/logs": CRASH_LOG,
+    }
+    return values
+
+
+def judge(result: subprocess.CompletedProcess[str], wanted: tuple[str, ...]) -> str:
+    """'ok', or what was wrong with a deploy that had to fail."""
     err = result.stderr
     if result.returncode != 1:
         return f"exit {result.returncode}"
-    for wanted in ("hook job dummy-migrate failed", "BackoffLimitExceeded", FAILING_LOG):
-        if wanted not in err:
-            return f"missing {wanted!r}"
+    for text in wanted:
+        if text not in err:
+            return f"missing {text!r}"
     return "ok"
 
 
-def soak(backend: str, rounds: int, burners: int) -> tuple[Counter[str], Counter[str], list[str]]:
+# scenario -> (the failing values, what its failure report must say)
+SCENARIOS = {
+    "hook": (failing_values, ("hook job dummy-migrate failed", "BackoffLimitExceeded", FAILING_LOG)),
+    "crash": (crashing_values, ("Deployment dummy-worker failed: CrashLoopBackOff", CRASH_LOG)),
+}
+
+
+def soak(backend: str, scenario: str, rounds: int, burners: int) -> tuple[Counter[str], Counter[str], list[str]]:
     from tests.e2e.deployapp import make_app
 
     failing: Counter[str] = Counter()
     healthy: Counter[str] = Counter()
     samples: list[str] = []
-    base = Path(tempfile.mkdtemp(prefix=f"lain-soak-{backend}-"))
+    breaking, wanted = SCENARIOS[scenario]
+    base = Path(tempfile.mkdtemp(prefix=f"lain-soak-{backend}-{scenario}-"))
     os.environ.update(isolated_env())
     with backend_cluster(backend, base) as cluster:
         app = make_app(base, cluster)
@@ -108,9 +128,9 @@ def soak(backend: str, rounds: int, burners: int) -> tuple[Counter[str], Counter
         good = copy.deepcopy(app.values)
         with cpu_burners(burners):
             for number in range(rounds):
-                app.write(failing_values(good))
+                app.write(breaking(good))
                 bad = app.lain("deploy", "--timeout", "120s", timeout=300)
-                verdict = judge_failure(bad)
+                verdict = judge(bad, wanted)
                 failing[verdict] += 1
                 if verdict != "ok" and len(samples) < 3:
                     samples.append(f"round {number + 1}, failing deploy: {verdict}\n{bad.stderr[-1500:]}")
@@ -127,8 +147,9 @@ def main() -> None:
     rounds = int(os.environ.get("LAIN_SOAK_ROUNDS", "20"))
     burners = int(os.environ.get("LAIN_SOAK_BURNERS", "2"))
     wanted = os.environ.get("LAIN_SOAK_BACKENDS", "kubesim,kwok").split(",")
+    scenarios = os.environ.get("LAIN_SOAK_SCENARIOS", "hook,crash").split(",")
     saved = dict(os.environ)
-    for backend in wanted:
+    for backend, scenario in [(b, s) for b in wanted for s in scenarios]:
         if backend == "kwok":
             from tests.backends import real_control_plane_missing
 
@@ -138,14 +159,15 @@ def main() -> None:
                 continue
         started = time.monotonic()
         try:
-            failing, healthy, samples = soak(backend, rounds, burners)
+            failing, healthy, samples = soak(backend, scenario, rounds, burners)
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        print(f"{backend}: {rounds} rounds with {burners} CPU burners in {time.monotonic() - started:.0f} s")
-        print(f"  failing migration: {failing['ok']}/{rounds} correct (exit 1, job, reason, log lines)"
+        what = {"hook": "failing migration", "crash": "crash-looping proc"}[scenario]
+        print(f"{backend}, {what}: {rounds} rounds with {burners} CPU burners in {time.monotonic() - started:.0f} s")
+        print(f"  failing deploy: {failing['ok']}/{rounds} correct (exit 1, name, reason, log lines)"
               + "".join(f"; {n}x {what}" for what, n in failing.items() if what != "ok"))
-        print(f"  healthy deploy:    {healthy['ok']}/{rounds} exit 0"
+        print(f"  healthy deploy: {healthy['ok']}/{rounds} exit 0"
               + "".join(f"; {n}x {what}" for what, n in healthy.items() if what != "ok"))
         for sample in samples:
             print("  ---\n  " + sample.replace("\n", "\n  "))

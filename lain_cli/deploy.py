@@ -19,6 +19,7 @@ there is a terminal, opens only once the outcome is known.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lain_cli import events as ev
-from lain_cli import release, release_plan
+from lain_cli import proc, release, release_plan
 from lain_cli.clusters import Cluster
 from lain_cli.context import AppContext
 from lain_cli.deadline import Deadline
@@ -40,6 +41,7 @@ from lain_cli.errors import (
 )
 from lain_cli.executors import Helm, HelmExecutor, Kubectl, KubectlExecutor
 from lain_cli.interrupts import Interrupted, as_interrupted
+from lain_cli.lock import ReleaseLock
 from lain_cli.release_plan import ReleasePlan
 from lain_cli.reporters import Journal, Reporters, TerminalReporter
 
@@ -156,20 +158,26 @@ def reported(ctx: AppContext, journal: Journal | None, run: Callable[[], int]) -
 # ---------------------------------------------------------------- the lock
 
 
+@dataclass
+class Held:
+    """The release's lock, held, and the history read under it."""
+
+    lock: ReleaseLock
+    history: list[release.Revision]
+
+
 @contextmanager
 def locked(ctx: AppContext, tools: Tools, options: DeployOptions, command: str,
-           emit: ev.Emit) -> Iterator[list[release.Revision]]:
+           emit: ev.Emit) -> Iterator[Held]:
     """Hold the release's lock for the block; yields its history, with a pending
     revision dealt with (refused, or unlocked on ``--force-unlock``)."""
-    from lain_cli.lock import ReleaseLock
-
     lock = ReleaseLock(tools.kubectl, ctx.release_name, user=ctx.user, command=command,
                        steal=options.force_unlock and options.even_if_alive)
     with lock:
         if lock.stolen_from is not None:
             emit(ev.Warning(f"took the release's lock from {lock.stolen_from.description} (--even-if-alive)"))
         history = tools.helm.history(ctx.release_name)
-        yield settle_pending(ctx, tools, options, history, emit)
+        yield Held(lock, settle_pending(ctx, tools, options, history, emit))
 
 
 def settle_pending(ctx: AppContext, tools: Tools, options: DeployOptions, history: list[release.Revision],
@@ -213,8 +221,9 @@ class ReleaseRun:
     rollout tracked, the verdict recorded, the green light, the notices."""
 
     def __init__(self, ctx: AppContext, options: DeployOptions, tools: Tools, plan: ReleasePlan,
-                 emit: Reporters, history: Sequence[release.Revision]) -> None:
+                 emit: Reporters, history: Sequence[release.Revision], lock: ReleaseLock | None = None) -> None:
         self.ctx = ctx
+        self.lock = lock
         self.options = options
         self.tools = tools
         self.plan = plan
@@ -341,6 +350,7 @@ class ReleaseRun:
             return EXIT_OK
         remaining = self.tools.deadline.remaining()
         self.emit(ev.Step(f"tracking the rollout of {name} (timeout {remaining:.0f}s)"))
+        tracking_started = time.monotonic()
         try:
             outcome = self.tools.tracker.rollout(remaining, self.emit)
         except ClusterError as exc:
@@ -349,6 +359,8 @@ class ReleaseRun:
             raise ClusterError(f"lost cluster {cluster_of(self.ctx).name} while tracking the rollout: {exc.message}",
                                details=exc.details, hint=exc.hint) from exc
         self.rollout_known = True
+        if proc.is_verbose():
+            self.emit(ev.Info(f"rollout tracked in {(time.monotonic() - tracking_started) * 1000:.0f} ms"))
         if outcome.ok:
             self.record(release.verdict_text("ready"))
             self.emit(ev.Success(f"{action} of {name} is ready ({outcome.duration:.1f}s): {outcome.verdict.summary}"))
@@ -376,11 +388,17 @@ class ReleaseRun:
         from lain_cli import panel, status
 
         journal = self.options.journal
+        if self.lock is not None:
+            # The changes are done once the verdict is written; the green light only reads.
+            self.lock.release_in_background(after=self.finish)
+        started = time.monotonic()
         try:
             report = self.tools.tracker.green_light(bool(self.ctx.values.get("tests")))
         except LainError as exc:
             self.emit(ev.Warning(f"could not check the green light: {exc.message}"))
             return EXIT_OK
+        if proc.is_verbose():
+            self.emit(ev.Info(f"green light checked in {(time.monotonic() - started) * 1000:.0f} ms"))
         if journal is not None:
             journal.status = report.as_dict()
         else:
@@ -439,13 +457,13 @@ def open_panel(ctx: AppContext, options: DeployOptions, code: int) -> None:
 
 
 def upgrade(ctx: AppContext, options: DeployOptions, tools: Tools, plan: ReleasePlan,
-            history: Sequence[release.Revision], emit: Reporters) -> int:
+            held: Held, emit: Reporters) -> int:
     """``helm upgrade --install`` of the built-in chart with the plan's values, then
     the shared tail (track, record, report, notify)."""
     from lain_cli import chart
 
     assert plan.values is not None
-    run = ReleaseRun(ctx, options, tools, plan, emit, history)
+    run = ReleaseRun(ctx, options, tools, plan, emit, held.history, held.lock)
     run_id = uuid.uuid4().hex[:16]
     values = {**plan.values, "lain": {**plan.values["lain"], "runId": run_id}}
     try:
@@ -462,9 +480,9 @@ def upgrade(ctx: AppContext, options: DeployOptions, tools: Tools, plan: Release
 
 
 def perform_rollback(ctx: AppContext, options: DeployOptions, tools: Tools, plan: ReleasePlan,
-                     history: Sequence[release.Revision], emit: Reporters) -> int:
+                     history: Sequence[release.Revision], emit: Reporters, lock: ReleaseLock | None) -> int:
     assert plan.target is not None
-    run = ReleaseRun(ctx, options, tools, plan, emit, history)
+    run = ReleaseRun(ctx, options, tools, plan, emit, history, lock)
     try:
         argv = tools.helm.rollback_argv(ctx.release_name, plan.target, timeout=tools.deadline.remaining())
         outcome = run.run_helm(argv, f"rollback to {plan.target}", "")
@@ -490,7 +508,7 @@ def roll_back_after_failure(ctx: AppContext, options: DeployOptions, tools: Tool
     back = Reporters(ctx, plan.images, options.journal)
     try:
         follow = DeployOptions(timeout=options.timeout, wait=options.wait, panel=False, journal=options.journal)
-        code = perform_rollback(ctx, follow, tools, plan, history, back)
+        code = perform_rollback(ctx, follow, tools, plan, history, back, None)
     finally:
         back.flush()
     if code == EXIT_OK:
@@ -521,12 +539,12 @@ def deploy(ctx: AppContext, options: DeployOptions, tools: Tools | None = None) 
                 hint=f"set `registry:` in the cluster file {cluster.source or cluster.name}",
             )
         build.build_and_push(ctx.chart_dir.parent, new_image, ctx.values.get("build") or {})
-    with locked(ctx, tools, options, "deploy", terminal) as history:
-        plan = release_plan.plan_deploy(ctx.release_name, ctx.user, new_image, ctx.chart_values(), history)
+    with locked(ctx, tools, options, "deploy", terminal) as held:
+        plan = release_plan.plan_deploy(ctx.release_name, ctx.user, new_image, ctx.chart_values(), held.history)
         emit = Reporters(ctx, plan.images, options.journal)
         try:
             emit(ev.Notice("deploy-start"))
-            code = upgrade(ctx, options, tools, plan, history, emit)
+            code = upgrade(ctx, options, tools, plan, held, emit)
         finally:
             emit.flush()
     open_panel(ctx, options, code)
@@ -555,17 +573,17 @@ def update_image(ctx: AppContext, procs: Sequence[str], options: DeployOptions, 
         )
     tools = tools or Tools.for_context(ctx, options.timeout)
     terminal = TerminalReporter()
-    with locked(ctx, tools, options, "update-image", terminal) as history:
-        deployed = tools.helm.values(ctx.release_name) if release.last_deployed(history) else {}
+    with locked(ctx, tools, options, "update-image", terminal) as held:
+        deployed = tools.helm.values(ctx.release_name) if release.last_deployed(held.history) else {}
         plan = release_plan.plan_update_image(
-            ctx.release_name, ctx.user, procs, sections, {p: ctx.image_of(p) for p in procs}, deployed, history,
+            ctx.release_name, ctx.user, procs, sections, {p: ctx.image_of(p) for p in procs}, deployed, held.history,
         )
         emit = Reporters(ctx, plan.images, options.journal)
         try:
             emit(ev.Notice("deploy-start", f"update-image {' '.join(procs)}"))
             for proc, old, new in plan.changes:
                 emit(ev.Info(f"{proc}: {old} -> {new}"))
-            code = upgrade(ctx, options, tools, plan, history, emit)
+            code = upgrade(ctx, options, tools, plan, held, emit)
         finally:
             emit.flush()
     open_panel(ctx, options, code)
@@ -576,7 +594,8 @@ def rollback(ctx: AppContext, revision: int | None, options: DeployOptions, tool
     cluster = cluster_of(ctx)
     tools = tools or Tools.for_context(ctx, options.timeout)
     terminal = TerminalReporter()
-    with locked(ctx, tools, options, "rollback", terminal) as history:
+    with locked(ctx, tools, options, "rollback", terminal) as held:
+        history = held.history
         if not history:
             raise OperationFailed(f"release {ctx.release_name} is not installed on {cluster.name}")
         plan = release_plan.plan_rollback(ctx.release_name, ctx.user, history, revision)
@@ -585,7 +604,7 @@ def rollback(ctx: AppContext, revision: int | None, options: DeployOptions, tool
                          f"{plan.target}{what}, {plan.target_note}" + _skipped_note(plan)))
         emit = Reporters(ctx, plan.images, options.journal)
         try:
-            code = perform_rollback(ctx, options, tools, plan, history, emit)
+            code = perform_rollback(ctx, options, tools, plan, history, emit, held.lock)
         finally:
             emit.flush()
     open_panel(ctx, options, code)

@@ -131,15 +131,15 @@ class ReleaseLock:
         self.stolen_from: Holder | None = None
         self.lost = threading.Event()
         self._held = False
+        self._renewed_at: datetime | None = None
+        self._release_mutex = threading.Lock()
+        self._releaser: threading.Thread | None = None
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
     def __enter__(self) -> ReleaseLock:
         self.acquire()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release_lock()
 
     def acquire(self) -> None:
         from lain_cli.kube import AlreadyExists, Conflict
@@ -166,6 +166,7 @@ class ReleaseLock:
                     fresh = self.kubectl.get_json("lease", lease_name(self.release))
                     raise self._busy(holder_of(fresh or current), now) from None
         self._held = True
+        self._renewed_at = now
         self._renewer = threading.Thread(target=self._renew_loop, name="lock-renewer", daemon=True)
         self._renewer.start()
 
@@ -195,20 +196,48 @@ class ReleaseLock:
             self._stop.set()
             return
         spec = dict(current.get("spec") or {})
-        spec["renewTime"] = micro_time(self.clock())
+        now = self.clock()
+        spec["renewTime"] = micro_time(now)
         self.kubectl.replace({**current, "spec": spec})
+        self._renewed_at = now
 
     def release_lock(self) -> None:
-        """Delete the Lease if this lain still holds it (never another's)."""
-        self._stop.set()
-        if self._renewer is not None:
-            self._renewer.join(timeout=5)
-        if not self._held:
-            return
-        self._held = False
-        try:
-            current = self.kubectl.get_json("lease", lease_name(self.release))
-            if current is not None and holder_of(current).identity == self.identity:
+        """Delete the Lease if this lain still holds it (never another's); idempotent."""
+        with self._release_mutex:
+            self._stop.set()
+            if self._renewer is not None:
+                self._renewer.join(timeout=5)
+            if not self._held:
+                return
+            self._held = False
+            try:
+                if not self._surely_mine():
+                    current = self.kubectl.get_json("lease", lease_name(self.release))
+                    if current is None or holder_of(current).identity != self.identity:
+                        return
                 self.kubectl.delete("lease", lease_name(self.release))
-        except ClusterError:
-            pass  # it expires on its own LEASE_SECONDS after the last renewal
+            except ClusterError:
+                pass  # it expires on its own LEASE_SECONDS after the last renewal
+
+    def _surely_mine(self) -> bool:
+        """Renewed recently enough that nobody can have taken the Lease over since
+        (they may only once it is LEASE_SECONDS old): no need to read it again."""
+        if self.lost.is_set() or self._renewed_at is None:
+            return False
+        return (self.clock() - self._renewed_at).total_seconds() < LEASE_SECONDS / 2
+
+    def release_in_background(self, after: Callable[[], None] | None = None) -> None:
+        """Release the lock from a thread (after ``after``), while lain does read-only work."""
+
+        def run() -> None:
+            if after is not None:
+                after()
+            self.release_lock()
+
+        self._releaser = threading.Thread(target=run, name="lock-release", daemon=True)
+        self._releaser.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._releaser is not None:
+            self._releaser.join(timeout=30)
+        self.release_lock()

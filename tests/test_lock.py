@@ -79,10 +79,21 @@ def test_release_never_deletes_another_holders_lock(kubectl: FakeKubectl) -> Non
 
 
 def test_renewal_moves_the_renew_time(kubectl: FakeKubectl) -> None:
-    times = iter([NOW, NOW + timedelta(seconds=10)])
-    held = lock.ReleaseLock(kubectl, "dummy", user="alice", command="deploy", clock=lambda: next(times))
+    now = [NOW]
+    held = lock.ReleaseLock(kubectl, "dummy", user="alice", command="deploy", clock=lambda: now[0])
     held.acquire()
+    now[0] = NOW + timedelta(seconds=10)
     held._renew()
     lease = kubectl.get_json("lease", "lain-lock-dummy")
     assert lease is not None and lock.holder_of(lease).renewed == NOW + timedelta(seconds=10)
     held.release_lock()
+
+
+def test_a_lock_renewed_recently_is_deleted_without_reading_it_again(kubectl: FakeKubectl) -> None:
+    held = make(kubectl)
+    held.acquire()
+    kubectl.calls.clear()
+    held.release_in_background()
+    held.__exit__(None, None, None)
+    assert kubectl.calls == [("delete", "lease/lain-lock-dummy")]
+    assert kubectl.get_json("lease", "lain-lock-dummy") is None

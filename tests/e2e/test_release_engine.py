@@ -166,6 +166,21 @@ def test_a_hook_failure_is_recorded_with_who_what_and_why(app: App) -> None:
     assert "context canceled" not in line
 
 
+def test_a_healthy_deploy_right_after_a_failed_migration_is_not_judged_by_its_pod(app: App) -> None:
+    app.lain("deploy", "--timeout", "60s", check=0)
+    good = copy.deepcopy(app.values)
+    app.write(_with(app, jobs__migrate__podAnnotations={"kubesim.lain.dev/exit-code": "1",
+                                                        "kubesim.lain.dev/logs": "ERROR: boom"}))
+    bad = app.lain("deploy", "--timeout", "60s", check=1)
+    assert "hook job dummy-migrate failed: BackoffLimitExceeded" in bad.stderr and "ERROR: boom" in bad.stderr
+    app.write(good)
+    # at once: the failed Job's pod is still there while the new run's Job replaces it
+    healthy = app.lain("deploy", "--timeout", "60s", check=0)
+    assert "hook job dummy-migrate failed" not in healthy.stderr and "aborted" not in healthy.stderr
+    assert app.history()[-1]["status"] == "deployed"
+    assert _rows(app)[0]["rollout"] == "ready"
+
+
 # ---------------------------------------------------------------- the exit code is the outcome's
 
 
