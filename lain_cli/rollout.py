@@ -273,7 +273,8 @@ def track(
     printer = ProgressPrinter(emit)
     started = time.monotonic()
     deadline = started + timeout
-    with ReleaseWatch(cluster, release_selector(release), kinds=TRACKED_KINDS, with_events=True) as watch:
+    with ReleaseWatch(cluster, release_selector(release), kinds=TRACKED_KINDS, with_events=True,
+                      list_timeout=max(2.0, min(30.0, timeout))) as watch:
         while True:
             since = watch.generation
             snapshot = snapshot_of(watch)
@@ -409,9 +410,10 @@ class HookFollower:
         self._stop.set()
         if self._started.is_set() and self._watch.error is None:
             self._final_sweep()
-        # Give running `kubectl logs -f` a moment to print what the pod wrote last.
+        # Give running `kubectl logs -f` a moment (in all) to print what the pods wrote last.
+        deadline = time.monotonic() + 2
         for thread in list(self._threads):
-            thread.join(timeout=2)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         for stream in list(self._streams):
             stream.stop()
         if self._watch is not None:

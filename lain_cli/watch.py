@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lain_cli import proc, tools
-from lain_cli.errors import ClusterError, stderr_tail
+from lain_cli.errors import ClusterError, CommandFailed, stderr_tail
 
 DEFAULT_KINDS = ("deployments", "statefulsets", "replicasets", "jobs", "pods")
 MAX_EVENTS = 500
@@ -103,13 +103,17 @@ class ReleaseWatch:
         kinds: Sequence[str] = DEFAULT_KINDS,
         *,
         with_events: bool = True,
+        list_timeout: float = 60.0,
     ) -> None:
         self._kubectl = tools.kubectl().path
         self._cluster_args = list(cluster.kubectl_args())
-        self._cluster_name = str(getattr(cluster, "name", "") or "the cluster")
+        name = str(getattr(cluster, "name", "") or "")
+        self._name = name or "the cluster"
+        self._cluster_name = f"cluster {name}" if name else "the cluster"
         self._selector = selector
         self._kinds = list(kinds)
         self._with_events = with_events
+        self._list_timeout = list_timeout
         self._objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in self._kinds}
         self._events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
         self._cond = threading.Condition()
@@ -178,13 +182,20 @@ class ReleaseWatch:
         argv = [self._kubectl, *self._cluster_args, "get", ",".join(self._kinds), "-o", "json"]
         if self._selector:
             argv[-2:-2] = ["-l", self._selector]
-        result = proc.run(argv, timeout=60, check=False)
+        try:
+            result = proc.run(argv, timeout=self._list_timeout, check=False,
+                              waiting_for=f"{self._cluster_name} to list the release's objects")
+        except CommandFailed as exc:
+            raise ClusterError(
+                f"{self._cluster_name} did not answer within {self._list_timeout:g}s (listing the release's objects)",
+                hint="check the network / VPN to the cluster (`lain version` tells whether it answers)",
+            ) from exc
         self.stats.processes_started += 1
         if not result.ok:
             from lain_cli import kube
 
             raise kube.classify_failure(
-                result.stderr, self._cluster_name, what="reading the release's objects",
+                result.stderr, self._name, what="reading the release's objects",
                 default_hint="check the cluster with `lain version`",
             )
         try:
