@@ -611,15 +611,47 @@ def rollback(ctx: AppContext, revision: int | None, options: DeployOptions, tool
     return code
 
 
+PENDING_POLL = 2.0
+
+
 def wait(ctx: AppContext, timeout: float, journal: Journal | None = None, tools: Tools | None = None) -> int:
-    """Block until every workload of the release is ready (jobs complete); 1 on failure or timeout."""
+    """Block until every workload of the release is ready (jobs complete); 1 on failure or timeout.
+
+    A release that does not exist is NOT DEPLOYED (1 at once); one that helm has
+    pending (a deploy running) is waited for until helm is done with it."""
     tools = tools or Tools.for_context(ctx, timeout)
     terminal = TerminalReporter()
+    cluster = cluster_of(ctx)
+
+    def record(kind: str, text: str, details: Sequence[str] = ()) -> None:
+        if journal is not None:
+            journal.action = "wait"
+            journal.events.append({"kind": kind, "text": text, "details": list(details)})
+
+    head = release.current(tools.helm.history(ctx.release_name))
+    if head is None:
+        text = (f"NOT DEPLOYED: no release {ctx.release_name} in namespace {ctx.namespace} of cluster "
+                f"{cluster.name}")
+        record("not-deployed", text)
+        terminal(ev.Failure(text, ("`lain deploy` installs it; check the app name and the cluster file's "
+                                   "namespace if it should be there",)))
+        return EXIT_FAILED
+    if head.pending:
+        terminal(ev.Step(f"release {ctx.release_name} is {head.status} (revision {head.number}): "
+                         "waiting for that deploy to finish"))
+        while head is not None and head.pending and tools.deadline.remaining() > PENDING_POLL:
+            time.sleep(PENDING_POLL)
+            head = release.current(tools.helm.history(ctx.release_name))
+        if head is not None and head.pending:
+            text = (f"not ready: release {ctx.release_name} is still {head.status} (revision {head.number}) "
+                    f"after {tools.deadline.seconds:g}s")
+            record("timed-out", text)
+            terminal(ev.Failure(text, ("a deploy is running, or was left stuck: `lain history`; "
+                                       "`lain deploy --force-unlock` recovers a stuck one",)))
+            return EXIT_FAILED
     outcome = tools.tracker.rollout(tools.deadline.remaining(), terminal)
-    if journal is not None:
-        journal.action = "wait"
-        kind = "ready" if outcome.ok else ("timed-out" if outcome.timed_out else "failed")
-        journal.events.append({"kind": kind, "text": outcome.verdict.summary, "details": list(outcome.report)})
+    kind = "ready" if outcome.ok else ("timed-out" if outcome.timed_out else "failed")
+    record(kind, outcome.verdict.summary, outcome.report)
     if outcome.ok:
         terminal(ev.Success(f"{ctx.release_name} is ready: {outcome.verdict.summary}"))
         return EXIT_OK

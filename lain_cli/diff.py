@@ -25,6 +25,7 @@ SECRET_FIELDS = ("data", "stringData")
 # they always differ, so comparing them would make every workload look changed.
 BOOKKEEPING_ANNOTATIONS = (
     "lain.dev/git-revision", "lain.dev/deployed-by", "lain.dev/values-checksum", "lain.dev/run-id",
+    "lain.dev/revision",
 )
 
 

@@ -43,7 +43,9 @@ def summary_lines(report: st.StatusReport) -> list[str]:
     if report.procs:
         out.append("procs:")
         for p in report.procs:
-            out.append(f"  {p.name:<20} {p.kind:<11} {p.ready}/{p.desired} ready  {p.updated}/{p.desired} updated  {p.state}")
+            old = f"  {p.old} old" if p.old else ""
+            out.append(f"  {p.name:<20} {p.kind:<11} {p.ready}/{p.desired} ready  {p.updated}/{p.desired} updated"
+                       f"{old}  {p.state}")
     if report.pods:
         out.append("pods:")
         for pod in report.pods:
@@ -80,16 +82,22 @@ def summary_lines(report: st.StatusReport) -> list[str]:
         for ep in report.endpoints:
             code = str(ep.status_code) if ep.status_code is not None else "---"
             latency = f"{ep.latency_ms:.0f} ms" if ep.latency_ms is not None else "-"
-            out.append(f"  {'ok' if ep.ok else 'FAIL':<4} {code:<4} {latency:>7}  {ep.url}" + (f"  {ep.error}" if ep.error else ""))
+            out.append(f"  {_RESULT_WORD[ep.result]:<4} {code:<4} {latency:>7}  {ep.url}"
+                       + (f"  {ep.error}" if ep.error else ""))
+        hints = sorted({ep.hint for ep in report.endpoints if ep.result == st.UNCHECKED and ep.hint})
+        out += [f"  ({hint})" for hint in hints]
     if report.tests is not None:
         out.append(f"tests: {'passed' if report.tests.ok else 'FAILED'}")
         if not report.tests.ok:
             out += [f"  {line}" for line in report.tests.output[-15:]]
+    if report.leftovers:
+        out.append("leftovers of other revisions (not counted):")
+        out += [f"  {line}" for line in report.leftovers]
     if report.log_links:
         out.append("log links:")
         for link in report.log_links:
             out.append(f"  {link.proc + ': ' if link.proc else ''}{link.url}")
-    out.append(f"verdict: {report.verdict}")
+    out.append(f"verdict: {report.verdict_line}")
     out += [f"  - {reason}" for reason in report.reasons]
     return out
 
@@ -107,7 +115,10 @@ def print_json(report: st.StatusReport) -> None:
 # ---------------------------------------------------------------- the live panel
 
 
-_VERDICT_STYLE = {st.GREEN: "bold white on green", st.PROGRESSING: "bold black on yellow", st.RED: "bold white on red"}
+_VERDICT_STYLE = {st.GREEN: "bold white on green", st.PROGRESSING: "bold black on yellow", st.RED: "bold white on red",
+                  st.NOT_DEPLOYED: "bold white on blue"}
+_RESULT_WORD = {st.OK: "ok", st.FAIL: "FAIL", st.UNCHECKED: "unchecked"}
+_RESULT_STYLE = {st.OK: "green", st.FAIL: "red", st.UNCHECKED: "yellow"}
 _STATE_STYLE = {"ready": "green", "succeeded": "green", "progressing": "yellow", "pending": "yellow", "failed": "red"}
 
 
@@ -138,7 +149,9 @@ def fixed_lines(report: st.StatusReport) -> int:
     if report.logs is not None:
         lines += 1 + min(len(report.logs.lines), 8)
     if report.endpoints:
-        lines += 2 + len(report.endpoints)
+        lines += 2 + len(report.endpoints) + len({e.hint for e in report.endpoints if e.result == st.UNCHECKED})
+    if report.leftovers:
+        lines += 1 + len(report.leftovers)
     return lines + (1 if report.tests is not None else 0) + len(report.log_links) + 2
 
 
@@ -152,19 +165,21 @@ def render(report: st.StatusReport, *, footer: str = "", max_pod_lines: int | No
 
     parts: list[Any] = [
         Text.assemble(
-            (f" {report.verdict} ", _VERDICT_STYLE[report.verdict]),
+            (f" {report.verdict_line} ", _VERDICT_STYLE[report.verdict]),
             f"  {report.app} on {report.cluster}/{report.namespace}  ",
             (report.generated_at, "dim"),
+            # the way out stays on screen however small the terminal (the bottom is cropped first)
+            (f"  {footer}" if footer else "", "dim"),
         )
     ]
     parts += [Text(f"  - {r}", style="red" if report.verdict == st.RED else "yellow", no_wrap=True,
                    overflow="ellipsis") for r in report.reasons[:6]]
 
     procs = Table(title="procs", title_justify="left", expand=False, box=None, padding=(0, 2))
-    for col in ("proc", "kind", "ready", "updated", "available", "state"):
+    for col in ("proc", "kind", "ready", "updated", "old", "state"):
         procs.add_column(col)
     for p in report.procs:
-        procs.add_row(p.name, p.kind, f"{p.ready}/{p.desired}", f"{p.updated}/{p.desired}", f"{p.available}",
+        procs.add_row(p.name, p.kind, f"{p.ready}/{p.desired}", f"{p.updated}/{p.desired}", f"{p.old or '-'}",
                       Text(p.state, style=_STATE_STYLE.get(p.state, "")))
     if report.procs:
         parts.append(procs)
@@ -212,17 +227,21 @@ def render(report: st.StatusReport, *, footer: str = "", max_pod_lines: int | No
         for col in ("", "code", "latency", "url"):
             eps.add_column(col)
         for ep in report.endpoints:
-            eps.add_row(Text("ok" if ep.ok else "FAIL", style="green" if ep.ok else "red"),
+            eps.add_row(Text(_RESULT_WORD[ep.result], style=_RESULT_STYLE[ep.result]),
                         str(ep.status_code or "---"),
                         f"{ep.latency_ms:.0f} ms" if ep.latency_ms is not None else "-",
                         ep.url + (f"  {ep.error}" if ep.error else ""))
         parts.append(eps)
+        for hint in sorted({ep.hint for ep in report.endpoints if ep.result == st.UNCHECKED and ep.hint}):
+            parts.append(Text(f"  ({hint})", style="dim"))
     if report.tests is not None:
         parts.append(Text(f"tests: {'passed' if report.tests.ok else 'FAILED'}", style="green" if report.tests.ok else "red"))
+    if report.leftovers:
+        parts.append(Text("leftovers of other revisions (not counted):", style="dim"))
+        parts += [Text(f"  {line}", style="dim", no_wrap=True, overflow="ellipsis") for line in report.leftovers]
     if report.log_links:
         parts += [Text(f"logs: {link.url}", style="dim") for link in report.log_links]
-    if footer:
-        parts.append(Text(footer, style="dim"))
+
     return Group(*parts)
 
 
@@ -236,6 +255,7 @@ class BackgroundChecks:
         self.logs: st.LogScan | None = None
         self.endpoints: list[st.EndpointCheck] = []
         self.tests: st.TestResult | None = None
+        self.release_state: st.ReleaseState | None = None
         self.rounds = 0
         self.requests = 0
         self.changed = threading.Event()
@@ -262,7 +282,8 @@ class BackgroundChecks:
                 next_logs = now + LOG_SCAN_EVERY
             if now >= next_http:
                 self.endpoints = st.check_endpoints(endpoints, address=address)
-                self.requests += len(endpoints)
+                self.release_state = st.read_release_state(self.ctx)
+                self.requests += len(endpoints) + 1
                 next_http = now + HTTP_CHECK_EVERY
             if self._run_tests and self.tests is None:
                 self.tests = st.run_helm_tests(self.ctx)
@@ -335,12 +356,19 @@ def run_live(
                                              vertical_overflow="crop") as live:
                 last_draw = 0.0
                 seen = -1
+                drawn_size = console.size
                 while True:
                     if watch.error is not None:
                         raise watch.error
                     now_m = time.monotonic()
                     changed = watch.generation != seen or checks.changed.is_set()
-                    if (changed and now_m - last_draw >= MIN_REDRAW) or now_m - last_draw >= MAX_REDRAW:
+                    resized = console.size != drawn_size
+                    if resized:
+                        # The terminal changed size: what was drawn for the old one cannot be
+                        # overwritten in place (it scrolled); start from a clean screen.
+                        console.clear()
+                        drawn_size = console.size
+                    if resized or (changed and now_m - last_draw >= MIN_REDRAW) or now_m - last_draw >= MAX_REDRAW:
                         seen = watch.generation
                         checks.changed.clear()
                         report = snapshot_report(ctx, watch, checks, tol)
@@ -349,7 +377,8 @@ def run_live(
                         live.update(render(report, footer=footer, max_pod_lines=max(3, room),
                                            width=console.size.width), refresh=True)
                         last_draw = now_m
-                        if exit_on_verdict and checks.rounds and report.verdict in (st.GREEN, st.RED):
+                        if exit_on_verdict and checks.rounds and report.verdict in (st.GREEN, st.RED,
+                                                                                      st.NOT_DEPLOYED):
                             break
                     if max_seconds is not None and now_m - started > max_seconds:
                         break
@@ -370,13 +399,17 @@ def run_live(
 
 def snapshot_report(ctx: AppContext, watch: Any, checks: BackgroundChecks, tol: Any) -> st.StatusReport:
     """A report from the watch's cache and the latest background results (no I/O)."""
-    objects = {kind: watch.objects(kind) for kind in WATCH_KINDS}
+    listed = {kind: watch.objects(kind) for kind in WATCH_KINDS}
     now = datetime.now(UTC)
-    ev = st.evaluate(objects, watch.events(), now, tol)
+    objects, old_jobs, old_pods = st.split_leftovers(listed, checks.release_state)
+    events = watch.events()
+    ev = st.evaluate(objects, events, now, tol)
     tests = checks.tests
     if checks._run_tests and tests is None:
         ev.progressing = [*ev.progressing, "tests running"]
-    return st.build_report(ctx, ev, logs=checks.logs, endpoints=checks.endpoints, tests=tests, now=now)
+    return st.build_report(ctx, ev, logs=checks.logs, endpoints=checks.endpoints, tests=tests, now=now,
+                           release_state=checks.release_state,
+                           leftovers=st.describe_leftovers(old_jobs, old_pods, now, tol, events))
 
 
 def report_once(ctx: AppContext, *, run_tests: bool = False, tolerances: Any = None) -> st.StatusReport:

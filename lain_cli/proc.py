@@ -123,7 +123,10 @@ def run(
     """
     argv = [os.fspath(a) for a in argv]
     started = time.monotonic()
-    notice = _WaitNotice(waiting_for, started) if waiting_for else None
+    # Only the main thread speaks: a background check (the live panel's) must not
+    # print over the screen it draws.
+    notice = (_WaitNotice(waiting_for, started)
+              if waiting_for and threading.current_thread() is threading.main_thread() else None)
     try:
         proc = subprocess.run(
             argv,

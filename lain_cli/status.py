@@ -32,9 +32,12 @@ if TYPE_CHECKING:
     from lain_cli.context import AppContext
 
 SCHEMA_VERSION = 1
-GREEN, PROGRESSING, RED = "GREEN", "PROGRESSING", "RED"
+GREEN, PROGRESSING, RED, NOT_DEPLOYED = "GREEN", "PROGRESSING", "RED", "NOT DEPLOYED"
 # `lain status --exit-code`: 2 is taken by usage errors.
-EXIT_CODES = {GREEN: 0, RED: 1, PROGRESSING: 3}
+EXIT_CODES = {GREEN: 0, RED: 1, PROGRESSING: 3, NOT_DEPLOYED: 1}
+# Endpoint results: an answer below 500; a failure from a host that resolved; a
+# name that does not resolve from where lain runs (says nothing about the app).
+OK, FAIL, UNCHECKED = "ok", "fail", "unchecked"
 
 OBJECT_KINDS = ("deployments", "statefulsets", "jobs", "cronjobs", "pods")
 LOG_WINDOW = "10m"
@@ -61,6 +64,7 @@ class ProcRow:
     available: int
     state: str
     reason: str = ""
+    old: int = 0  # old-version pods still running beside ``ready`` new ones
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,84 @@ class EndpointCheck:
     status_code: int | None
     latency_ms: float | None
     error: str = ""
+    result: str = ""  # OK, FAIL or UNCHECKED; "" means derived from ``ok``
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.result:
+            object.__setattr__(self, "result", OK if self.ok else FAIL)
+
+
+@dataclass(frozen=True)
+class ReleaseState:
+    """What helm records of the release: its newest revision, or none at all, and
+    the revision running now (the newest deployed one) with when it was made."""
+
+    installed: bool
+    revision: int | None = None
+    status: str = ""
+    pending: bool = False
+    running: int | None = None
+    running_since: str | None = None  # RFC 3339
+
+
+REVISION_ANNOTATION = "lain.dev/revision"  # on hook Jobs: the revision whose upgrade ran them
+HOOK_ANNOTATION = "helm.sh/hook"
+
+
+def is_leftover(job: Obj, state: ReleaseState | None) -> bool:
+    """A hook Job of another revision than the one running now: a failed migration of a
+    deploy that did not go through, or of a revision rolled back from.  Without lain's
+    revision annotation (an older chart), a hook Job older than the running revision."""
+    if state is None or state.running is None:
+        return False
+    annotations = _meta(job).get("annotations") or {}
+    if HOOK_ANNOTATION not in annotations or _owner_kind(job) == "CronJob":
+        return False
+    revision = annotations.get(REVISION_ANNOTATION)
+    if revision is not None:
+        return str(revision) != str(state.running)
+    created = parse_time(_meta(job).get("creationTimestamp"))
+    since = parse_time(state.running_since)
+    return created is not None and since is not None and (since - created).total_seconds() > 5
+
+
+def split_leftovers(objects: Mapping[str, Sequence[Obj]], state: ReleaseState | None
+                    ) -> tuple[dict[str, list[Obj]], list[Obj], list[Obj]]:
+    """(the objects of the release as it runs now, leftover Jobs, their pods)."""
+    from lain_cli.tracking.objects import owned_by
+
+    now = {kind: list(items) for kind, items in objects.items()}
+    leftovers = [j for j in now.get("jobs", []) if is_leftover(j, state)]
+    if not leftovers:
+        return now, [], []
+    now["jobs"] = [j for j in now["jobs"] if j not in leftovers]
+    their_pods = [p for p in now.get("pods", []) if any(owned_by(p, j) for j in leftovers)]
+    now["pods"] = [p for p in now.get("pods", []) if p not in their_pods]
+    return now, leftovers, their_pods
+
+
+def describe_leftovers(jobs: Sequence[Obj], pods: Sequence[Obj], now: datetime, tol: Any,
+                       events: Sequence[Obj]) -> list[str]:
+    """One line per leftover Job: whose revision, how it ended, how to be rid of it."""
+    from lain_cli import tracking
+    from lain_cli.tracking.objects import owned_by
+
+    lines = []
+    for job in jobs:
+        revision = (_meta(job).get("annotations") or {}).get(REVISION_ANNOTATION)
+        whose = f"from revision {revision}" if revision else "from an earlier revision"
+        ws = tracking.workload_status(job, [p for p in pods if owned_by(p, job)], now, tol, events)
+        fatal = [p for p in ws.problems if p.fatal]
+        if fatal:
+            state = f"failed: {fatal[0].reason}"
+        elif ws.problems:
+            state = f"not done: {ws.problems[0].reason}"
+        else:
+            state = ws.state.value
+        lines.append(f"job {_name(job)} {whose} {state}; not counted: it is replaced at the next deploy, "
+                     f"or `kubectl delete job {_name(job)}` removes it")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -165,10 +247,23 @@ class StatusReport:
     tests: TestResult | None = None
     log_links: list[LogLink] = field(default_factory=list)
     generated_at: str = ""
+    release_state: ReleaseState | None = None
+    leftovers: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.verdict]
+
+    @property
+    def unchecked(self) -> int:
+        return sum(1 for e in self.endpoints if e.result == UNCHECKED)
+
+    @property
+    def verdict_line(self) -> str:
+        """``GREEN``, or ``GREEN (2 endpoints unchecked)``."""
+        if self.unchecked and self.verdict != NOT_DEPLOYED:
+            return f"{self.verdict} ({self.unchecked} endpoint{'s' if self.unchecked > 1 else ''} unchecked)"
+        return self.verdict
 
     def as_dict(self) -> dict[str, Any]:
         """The documented ``lain status --json`` document (docs/status.rst)."""
@@ -189,6 +284,8 @@ class StatusReport:
             "endpoints": [_camel(asdict(e)) for e in self.endpoints],
             "tests": _camel(asdict(self.tests)) if self.tests else None,
             "logLinks": [_camel(asdict(link)) for link in self.log_links],
+            "releaseState": _camel(asdict(self.release_state)) if self.release_state else None,
+            "leftovers": list(self.leftovers),
         }
 
 
@@ -411,6 +508,9 @@ def check_endpoint(ep: Endpoint, *, address: str | None = None, timeout: float =
         resp = session.get(target, headers=headers, timeout=timeout, allow_redirects=False, stream=True)
         resp.close()
     except requests.RequestException as exc:
+        if address is None and _does_not_resolve(exc):
+            return EndpointCheck(url, ep.host, ep.path, ep.proc, False, None, None,
+                                 f"{ep.host} does not resolve from here", UNCHECKED, UNCHECKED_HINT)
         return EndpointCheck(url, ep.host, ep.path, ep.proc, False, None, None, _short_error(exc))
     finally:
         session.close()
@@ -419,6 +519,31 @@ def check_endpoint(ep: Endpoint, *, address: str | None = None, timeout: float =
     return EndpointCheck(
         url, ep.host, ep.path, ep.proc, ok, resp.status_code, latency, "" if ok else f"HTTP {resp.status_code}"
     )
+
+
+UNCHECKED_HINT = ("check it through the ingress by address: `ingressCheck: {address: IP[:PORT]}` in the "
+                  "cluster file, or LAIN_INGRESS_ADDRESS=IP[:PORT]")
+
+
+def _does_not_resolve(exc: BaseException) -> bool:
+    """Whether a request failed because the host name does not resolve (DNS), as
+    opposed to a host that resolved and then refused, reset or timed out."""
+    import socket
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) or type(current).__name__ == "NameResolutionError":
+            return True
+        todo += [current.__cause__, current.__context__,
+                 *(a for a in getattr(current, "args", ()) if isinstance(a, BaseException)),
+                 getattr(current, "reason", None) if isinstance(getattr(current, "reason", None), BaseException)
+                 else None]
+    return False
 
 
 def _pinned_tls_adapter(hostname: str) -> Any:
@@ -559,7 +684,7 @@ def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: d
             workloads.append(ws)
             fatal = [p for p in ws.problems if p.fatal]
             procs.append(ProcRow(_component(obj) or _name(obj), kind[:-1], ws.desired, ws.ready, ws.updated,
-                                 ws.available, ws.state.value, fatal[0].describe() if fatal else ""))
+                                 ws.available, ws.state.value, fatal[0].describe() if fatal else "", ws.old))
     jobs: list[JobRow] = []
     cron_runs: dict[str, list[JobRow]] = {}
     for obj in sorted(objects.get("jobs") or [], key=lambda j: (j.get("status") or {}).get("startTime") or ""):
@@ -595,14 +720,32 @@ def decide(
     logs: LogScan | None,
     endpoints: Sequence[EndpointCheck],
     tests: TestResult | None,
+    release_state: ReleaseState | None = None,
+    where: str = "",
 ) -> tuple[str, list[str]]:
-    """GREEN, PROGRESSING or RED, and why.
+    """GREEN, PROGRESSING, RED or NOT DEPLOYED, and why.
 
-    RED: a fatal pod/workload problem, a failed job or last cronjob run, error
-    lines in the recent logs, failed tests, or an endpoint failing while no
-    workload is still rolling out.  PROGRESSING: workloads on their way (an
-    endpoint failing meanwhile is listed, not fatal).  GREEN otherwise.
+    NOT DEPLOYED: nothing of the app in the namespace, whether helm knows no
+    release of that name or its release has nothing there (``where`` names
+    release, namespace and cluster).  Objects of the app without a helm release
+    (made by hand, or by another tool) are judged as they are.  RED: a fatal pod/workload
+    problem, a failed job or last cronjob run, error lines in the recent logs,
+    failed tests, or an endpoint failing while no workload is still rolling out.
+    PROGRESSING: workloads on their way, or a release helm has pending (an
+    endpoint failing meanwhile is listed, not fatal).  GREEN otherwise.  An
+    endpoint whose name does not resolve here (UNCHECKED) never counts.
     """
+    nothing = not ev.procs and not ev.pods and not ev.jobs and not ev.cronjobs
+    if release_state is not None and nothing:
+        if not release_state.installed:
+            return NOT_DEPLOYED, [f"no release {where}; `lain deploy` installs it (check the appname and "
+                                  "the cluster file's namespace if it should be there)"]
+        return NOT_DEPLOYED, [f"release {where} has nothing running there (revision {release_state.revision}, "
+                              f"{release_state.status}); `lain history` shows its revisions"]
+    progressing = list(ev.progressing)
+    if release_state is not None and release_state.pending:
+        progressing.insert(0, f"release is {release_state.status} (revision {release_state.revision}): "
+                              "a deploy is in progress, or was left stuck (`lain history`)")
     red = list(ev.fatal)
     if logs is not None and logs.total:
         per_proc: dict[str, int] = {}
@@ -612,11 +755,11 @@ def decide(
         red.append(f"{logs.total} error line(s) in the last {logs.window} of logs: {where}")
     if tests is not None and tests.ran and not tests.ok:
         red.append("tests failed: " + (", ".join(tests.failed) or "see the output"))
-    failing = [f"endpoint {e.url}: {e.error}" for e in endpoints if not e.ok]
-    if ev.progressing:
+    failing = [f"endpoint {e.url}: {e.error}" for e in endpoints if e.result == FAIL]
+    if progressing:
         if red:
             return RED, red + failing
-        return PROGRESSING, ev.progressing + failing
+        return PROGRESSING, progressing + failing
     red += failing
     if red:
         return RED, red
@@ -669,6 +812,29 @@ def app_endpoints(ctx: AppContext) -> list[Endpoint]:
     return endpoints_of(ctx.values, domain, scheme)
 
 
+def read_release_state(ctx: AppContext) -> ReleaseState | None:
+    """The release's newest revision from ``helm history`` (None if helm cannot tell)."""
+    from lain_cli import release
+    from lain_cli.errors import LainError
+    from lain_cli.executors import Helm
+
+    try:
+        history = Helm.for_cluster(ctx.require_cluster()).history(ctx.release_name)
+    except LainError:
+        return None
+    head = release.current(history)
+    if head is None:
+        return ReleaseState(False)
+    running = release.last_deployed(history)
+    since = running.updated.isoformat() if running and running.updated else None
+    return ReleaseState(True, head.number, head.status, head.pending, running.number if running else None, since)
+
+
+def where_release(ctx: AppContext) -> str:
+    """``dummy in namespace default of cluster dev``: how NOT DEPLOYED names it."""
+    return f"{ctx.release_name} in namespace {ctx.namespace} of cluster {ctx.require_cluster().name}"
+
+
 def run_endpoint_checks(ctx: AppContext) -> list[EndpointCheck]:
     _, address = ingress_check_override(ctx.require_cluster())
     return check_endpoints(app_endpoints(ctx), address=address)
@@ -688,8 +854,10 @@ def build_report(
     endpoints: Sequence[EndpointCheck],
     tests: TestResult | None,
     now: datetime,
+    release_state: ReleaseState | None = None,
+    leftovers: Sequence[str] = (),
 ) -> StatusReport:
-    verdict, reasons = decide(ev, logs, endpoints, tests)
+    verdict, reasons = decide(ev, logs, endpoints, tests, release_state, where_release(ctx))
     return StatusReport(
         app=ctx.appname,
         release=ctx.release_name,
@@ -706,6 +874,8 @@ def build_report(
         tests=tests,
         log_links=app_log_links(ctx),
         generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        release_state=release_state,
+        leftovers=list(leftovers),
     )
 
 
@@ -723,20 +893,26 @@ def collect(
     from concurrent.futures import ThreadPoolExecutor
 
     tol = tolerances or status_tolerances()
-    objs = dict(objects) if objects is not None else list_objects(ctx)
-    now = datetime.now(UTC)
-    ev = evaluate(objs, list(events or []), now, tol)
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        state = pool.submit(read_release_state, ctx)
         http = pool.submit(run_endpoint_checks, ctx)
+        listed = dict(objects) if objects is not None else list_objects(ctx)
+        now = datetime.now(UTC)
+        release_state = state.result()
+        objs, old_jobs, old_pods = split_leftovers(listed, release_state)
+        ev = evaluate(objs, list(events or []), now, tol)
         scan = pool.submit(scan_error_logs, ctx.require_cluster(), ctx.release_name,
                            ctx.values.get("errorLogPattern"), proc_of_pods(objs),
                            first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")])
         needs_events = events is None and (ev.unhealthy_pods or ev.fatal or ev.progressing)
         fetched = pool.submit(list_events, ctx) if needs_events else None
         tests = run_helm_tests(ctx) if run_tests else None
+        all_events = fetched.result() if fetched is not None else list(events or [])
         if fetched is not None:
-            ev = evaluate(objs, fetched.result(), now, tol)
-        return build_report(ctx, ev, logs=scan.result(), endpoints=http.result(), tests=tests, now=now)
+            ev = evaluate(objs, all_events, now, tol)
+        leftovers = describe_leftovers(old_jobs, old_pods, now, tol, all_events)
+        return build_report(ctx, ev, logs=scan.result(), endpoints=http.result(), tests=tests, now=now,
+                            release_state=release_state, leftovers=leftovers)
 
 
 def run_helm_tests(ctx: AppContext) -> TestResult:

@@ -24,13 +24,19 @@ class VersionReport:
     cluster: str | None = None
     cluster_name: str | None = None
     warnings: list[str] = field(default_factory=list)
+    unreachable: bool = False  # the cluster was asked and did not answer
+
+    @property
+    def exit_code(self) -> int:
+        """1 when the cluster could not be reached (a check in CI must see it), else 0."""
+        return 1 if self.unreachable else 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "lain": self.lain,
             "helm": self.helm,
             "kubectl": self.kubectl,
-            "cluster": {"name": self.cluster_name, "version": self.cluster},
+            "cluster": {"name": self.cluster_name, "version": self.cluster, "reachable": not self.unreachable},
             "warnings": self.warnings,
         }
 
@@ -94,6 +100,7 @@ def _add_cluster(report: VersionReport, opts: GlobalOptions) -> None:
     except (ValueError, KeyError, TypeError):
         tail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
         report.warnings.append(f"cluster {cluster.name} unreachable: {tail}")
+        report.unreachable = True
         return
     report.cluster = server
     report.warnings += cluster_warnings(tools.kubectl().version, server)

@@ -178,7 +178,7 @@ class FakeHelm:
 
 @dataclass
 class FakeVerdict:
-    summary: str = "ready: 2/2 workloads ready"
+    summary: str = "ready: 2/2 procs ready"
     failed_workload: str = ""
     reason: str = ""
 
@@ -235,7 +235,7 @@ class FakeTracker:
 
 
 def ready() -> Outcome:
-    return Outcome(True, False, ["ready: 2/2 workloads ready"], FakeVerdict(), 1.0)
+    return Outcome(True, False, ["ready: 2/2 procs ready"], FakeVerdict(), 1.0)
 
 
 def failed(workload: str = "web", reason: str = "CrashLoopBackOff") -> Outcome:

@@ -80,7 +80,7 @@ def test_version_json() -> None:
     data = json.loads(result.stdout)
     assert data["lain"] == __version__
     assert data["helm"].startswith("v")
-    assert data["cluster"] == {"name": None, "version": None}
+    assert data["cluster"] == {"name": None, "version": None, "reachable": True}
 
 
 def test_internal_error_writes_crash_log_not_traceback() -> None:

@@ -253,21 +253,72 @@ def test_the_json_document_has_a_stable_schema():
     doc = report().as_dict()
     assert list(doc) == ["schemaVersion", "app", "release", "cluster", "namespace", "generatedAt", "verdict",
                          "reasons", "procs", "pods", "jobs", "cronjobs", "errorLogs", "endpoints", "tests",
-                         "logLinks"]
+                         "logLinks", "releaseState", "leftovers"]
     assert doc["schemaVersion"] == 1
     assert doc["procs"] == [{"name": "web", "kind": "deployment", "desired": 1, "ready": 1, "updated": 1,
-                             "available": 1, "state": "ready", "reason": ""}]
+                             "available": 1, "state": "ready", "reason": "", "old": 0}]
     assert list(doc["pods"][0]) == ["name", "proc", "phase", "status", "ready", "restarts", "ageSeconds", "node",
                                     "state", "reason", "message", "lastEvent"]
     assert doc["errorLogs"] == {"pattern": "p", "window": "10m", "lines": [], "total": 0, "error": ""}
     assert doc["endpoints"][0] == {"url": "http://dummy.example.com/", "host": "dummy.example.com", "path": "/",
-                                   "proc": "web", "ok": True, "statusCode": 200, "latencyMs": 3.0, "error": ""}
+                                   "proc": "web", "ok": True, "statusCode": 200, "latencyMs": 3.0, "error": "",
+                                   "result": "ok", "hint": ""}
     assert doc["tests"] is None
     assert doc["logLinks"] == [{"proc": None, "url": "https://kibana/x"}]
 
 
 def test_exit_codes_follow_the_verdict():
-    assert [report(verdict=v).exit_code for v in (st.GREEN, st.RED, st.PROGRESSING)] == [0, 1, 3]
+    assert [report(verdict=v).exit_code for v in (st.GREEN, st.RED, st.PROGRESSING, st.NOT_DEPLOYED)] == [1 - 1, 1, 3, 1]
+
+
+UNCHECKED = st.EndpointCheck("http://dummy-dev.example.com/", "dummy-dev.example.com", "/", "web", False, None, None,
+                             "dummy-dev.example.com does not resolve from here", st.UNCHECKED, st.UNCHECKED_HINT)
+
+
+def test_an_endpoint_that_does_not_resolve_here_is_unchecked_and_never_red():
+    green = evaluate({"deployments": [deployment("web")], "pods": [pod("web-a")]})
+    assert st.decide(green, None, [UNCHECKED, endpoint(True)], None) == (st.GREEN, [])
+    shown = report(endpoints=[UNCHECKED, endpoint(True)])
+    assert shown.verdict_line == "GREEN (1 endpoint unchecked)"
+    lines = panel.summary_lines(shown)
+    assert "  unchecked ---        -  http://dummy-dev.example.com/  dummy-dev.example.com does not resolve from here" \
+        in lines
+    assert f"  ({st.UNCHECKED_HINT})" in lines and lines[-1] == "verdict: GREEN (1 endpoint unchecked)"
+    two = report(endpoints=[UNCHECKED, UNCHECKED])
+    assert two.verdict_line == "GREEN (2 endpoints unchecked)"
+
+
+def test_a_name_that_does_not_resolve_is_unchecked_but_a_refused_connection_fails():
+    missing = st.check_endpoint(st.Endpoint("lain-status-test.invalid", "/", "web", "http"), timeout=5)
+    assert (missing.result, missing.ok, missing.hint) == (st.UNCHECKED, False, st.UNCHECKED_HINT)
+    assert missing.error == "lain-status-test.invalid does not resolve from here"
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    refused = st.check_endpoint(st.Endpoint("127.0.0.1", "/", "web", "http"), address=f"127.0.0.1:{port}", timeout=5)
+    assert refused.result == st.FAIL
+
+
+def test_no_release_is_not_deployed_and_names_where_it_looked():
+    where = "dummy in namespace ns of cluster prod"
+    nothing = evaluate({})
+    verdict, reasons = st.decide(nothing, None, [], None, st.ReleaseState(False), where)
+    assert verdict == st.NOT_DEPLOYED and reasons[0].startswith(f"no release {where}; `lain deploy` installs it")
+    # objects of the app made without helm are judged as they are
+    green = evaluate({"deployments": [deployment("web")], "pods": [pod("web-a")]})
+    assert st.decide(green, None, [], None, st.ReleaseState(False), where)[0] == st.GREEN
+    verdict, reasons = st.decide(nothing, None, [], None, st.ReleaseState(True, 3, "failed"), where)
+    assert verdict == st.NOT_DEPLOYED and reasons[0].startswith(f"release {where} has nothing running there (revision 3")
+    assert st.decide(nothing, None, [], None)[0] == st.GREEN  # helm could not tell: judged by what is there
+
+
+def test_a_pending_release_is_progressing_never_green():
+    green = evaluate({"deployments": [deployment("web")], "pods": [pod("web-a")]})
+    verdict, reasons = st.decide(green, None, [], None, st.ReleaseState(True, 5, "pending-upgrade", True), "x")
+    assert verdict == st.PROGRESSING
+    assert reasons[0].startswith("release is pending-upgrade (revision 5): a deploy is in progress")
 
 
 def test_the_summary_ends_with_the_verdict_and_has_the_log_links():
@@ -350,3 +401,44 @@ def test_the_pods_of_a_deleted_job_are_history_not_state():
     assert sorted(p.name for p in ev.pods) == ["dummy-migrate-new", "web-a"]
     objects["replicasets"] = [replicaset(deployment("web"))]
     assert st.proc_of_pods(objects) == {"web-a": "web", "dummy-migrate-new": "migrate"}
+
+
+def hook_job(name: str, *, revision: str | None, failed: bool, created: float = 50) -> dict:
+    annotations = {"helm.sh/hook": "pre-upgrade"}
+    if revision is not None:
+        annotations["lain.dev/revision"] = revision
+    condition = {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                 "message": "Job has reached the specified backoff limit"}
+    return {
+        "kind": "Job",
+        "metadata": {"name": f"dummy-{name}", "labels": labels(name, "job"), "uid": f"j-{name}",
+                     "annotations": annotations, "creationTimestamp": ts(created)},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"containers": [{"name": name}]}}},
+        "status": {"failed": 1, "conditions": [condition]} if failed else {"succeeded": 1},
+    }
+
+
+RUNNING_14 = st.ReleaseState(True, 14, "deployed", False, 14, ts(30).replace("Z", "+00:00"))
+
+
+def test_a_failed_hook_of_another_revision_is_a_leftover_not_counted():
+    objects = {"deployments": [deployment("web")], "pods": [pod("web-a")],
+               "jobs": [hook_job("migrate", revision="13", failed=True)]}
+    objs, jobs, pods = st.split_leftovers(objects, RUNNING_14)
+    assert [j["metadata"]["name"] for j in jobs] == ["dummy-migrate"] and objs["jobs"] == []
+    assert st.decide(evaluate(objs), None, [], None, RUNNING_14, "x") == (st.GREEN, [])
+    [line] = st.describe_leftovers(jobs, pods, NOW, st.status_tolerances(), [])
+    assert line == ("job dummy-migrate from revision 13 failed: BackoffLimitExceeded; not counted: it is replaced "
+                    "at the next deploy, or `kubectl delete job dummy-migrate` removes it")
+    # the running revision's own failed hook still counts
+    same = {**objects, "jobs": [hook_job("migrate", revision="14", failed=True)]}
+    kept, none, _ = st.split_leftovers(same, RUNNING_14)
+    assert none == [] and st.decide(evaluate(kept), None, [], None, RUNNING_14, "x")[0] == st.RED
+
+
+def test_a_hook_job_without_the_revision_annotation_is_judged_by_its_age():
+    old = hook_job("migrate", revision=None, failed=True, created=3600)
+    young = hook_job("seed", revision=None, failed=False, created=20)
+    _, jobs, _ = st.split_leftovers({"jobs": [old, young]}, RUNNING_14)
+    assert [j["metadata"]["name"] for j in jobs] == ["dummy-migrate"]
+    assert st.split_leftovers({"jobs": [old]}, None)[1] == []  # helm could not tell: nothing set apart

@@ -437,7 +437,7 @@ WORKLOAD_CASES = [
      [("Deployment", None, "FailedCreate", False)]),
     ("deployment-replica-failure", at("09:59:51"), State.FAILED, "0/2 ready, 0/2 updated, 2 old still running", 0, 2,
      [("Deployment", None, "FailedCreate", True)]),
-    ("statefulset-update-crashing", NOW, State.FAILED, "2/3 ready, 1/3 updated", 1, 2,
+    ("statefulset-update-crashing", NOW, State.FAILED, "2/3 ready, 1/3 updated, 2 old still running", 1, 2,
      [("Pod", "web", "CrashLoopBackOff", True)]),
     ("statefulset-ready", NOW, State.READY, "3/3 ready, 3/3 updated", 3, 0, []),
     ("daemonset-updated", NOW, State.READY, "2/2 ready, 2/2 updated", 2, 1, []),
@@ -624,7 +624,7 @@ def test_unknown_kind_is_an_error():
 def test_release_ready_when_everything_is_ready_or_succeeded():
     verdict = release_verdict([workload_of("deployment-rollout-complete"), workload_of("job-complete")])
     assert (verdict.state, verdict.summary, verdict.problems, verdict.first_failure()) == (
-        State.READY, "ready: 2/2 workloads ready", [], None)
+        State.READY, "ready: 1/1 proc ready, 1/1 job complete", [], None)
 
 
 def test_release_progressing_names_what_it_waits_for():
@@ -632,7 +632,7 @@ def test_release_progressing_names_what_it_waits_for():
                                workload_of("statefulset-ready")])
     assert verdict.state is State.PROGRESSING
     assert verdict.summary == (
-        "progressing: 1/3 workloads ready; waiting for web (1/2 ready, 2/2 updated, 2 old still running), "
+        "progressing: 1/2 procs ready, 0/1 job complete; waiting for web (1/2 ready, 2/2 updated, 2 old still running), "
         "migrate (0/1 complete, 1 active, 1 failed (backoff limit 6))"
     )
     assert summary(verdict.problems) == [("Pod", "migrate", "Error", False)]
@@ -735,3 +735,21 @@ def test_a_large_release_is_judged_quickly():
     elapsed = time.perf_counter() - started
     assert len(result.pods) == 500
     assert elapsed < 0.5, f"{elapsed:.3f}s for 500 pods and 2000 events"
+
+
+def test_release_counts_procs_and_jobs_apart_and_nothing_is_not_ready_by_count():
+    assert release_verdict([workload_of("deployment-rollout-complete")]).summary == "ready: 1/1 proc ready"
+    assert release_verdict([]).summary == "ready: nothing to roll out"
+
+
+def test_a_deployment_mid_rollout_counts_the_new_versions_ready_pods_and_the_old_apart():
+    status = workload_of("deployment-rollout-midway")
+    assert (status.ready, status.old) == (1, 2)
+    assert status.progress_text == "1/2 ready, 2/2 updated, 2 old still running"
+
+
+def test_a_crashed_container_not_ready_past_its_budget_is_named_by_its_crash():
+    result = _between_crashes("pod-oomkilled", {"running": {"startedAt": "2025-06-12T09:59:00Z"}}, restarts=1)
+    [problem] = result.problems
+    assert (result.state, problem.reason, problem.fatal, problem.exit_code) == (State.FAILED, "OOMKilled", True, 137)
+    assert problem.message.startswith("container web restarted 1 times and is not ready (for 60s, readiness grace ")

@@ -114,7 +114,7 @@ def test_cluster_version_from_the_cluster(cluster, tmp_path: Path) -> None:  # t
     result = lain("--json", "version", **write_cluster(tmp_path, str(cluster.kubeconfig)))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["cluster"] == {"name": "sim", "version": version}
+    assert report["cluster"] == {"name": "sim", "version": version, "reachable": True}
     # the pinned kubectl (1.34 for helm 3, 1.36 for helm 4) is within or beyond one minor of 1.34
     kubectl_minor = int(report["kubectl"].split(".")[1])
     skewed = [w for w in report["warnings"] if "differ by more than one minor version" in w]
@@ -150,7 +150,7 @@ def test_cluster_older_than_supported_is_warned_about(cluster, tmp_path: Path, m
     assert "cluster v1.29.8 is older than lain supports (Kubernetes 1.30+)" in result.stderr
 
 
-def test_unreachable_cluster_is_a_warning(tmp_path: Path) -> None:
+def test_an_unreachable_cluster_is_a_warning_and_exit_1(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "c",
@@ -158,7 +158,9 @@ def test_unreachable_cluster_is_a_warning(tmp_path: Path) -> None:
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
         "users": [{"name": "u", "user": {}}],
     }))
-    result = lain("version", **write_cluster(tmp_path, str(kubeconfig)))
-    assert result.returncode == 0, result.stderr
+    env = write_cluster(tmp_path, str(kubeconfig))
+    result = lain("version", **env)
+    assert result.returncode == 1, result.stderr
     assert "cluster (sim)  unreachable" in result.stdout
     assert "warning: cluster sim unreachable:" in result.stderr
+    assert lain("version", "--client", **env).returncode == 0

@@ -14,7 +14,7 @@ from lain_cli.cli import GlobalOptions
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON (schema in docs/status.rst).")
 @click.option("--test", "run_tests", is_flag=True, help="Also run the app's tests (helm test) and count them.")
 @click.option("--exit-code", is_flag=True,
-              help="Exit with the verdict: 0 GREEN, 1 RED, 3 PROGRESSING (the panel: when you quit).")
+              help="Exit with the verdict: 0 GREEN, 1 RED or NOT DEPLOYED, 3 PROGRESSING (the panel: when you quit).")
 @click.option("--grace", type=click.FloatRange(min=0), metavar="SECONDS",
               help="How long a pod may be unschedulable, not ready or failing to pull before it is RED "
                    "(default: the tracker's tolerances, e.g. readiness from the probes).")

@@ -13,7 +13,8 @@ from lain_cli.cli import GlobalOptions
 def version(opts: GlobalOptions, client: bool) -> int:
     """Show lain, helm, kubectl and cluster versions.
 
-    Warns about versions lain does not support.
+    Warns about versions lain does not support.  Exits 1 when the cluster
+    cannot be reached (0 with --client, which does not ask it).
 
     \b
     Example:
@@ -29,4 +30,4 @@ def version(opts: GlobalOptions, client: bool) -> int:
             console.out(line)
         for warning in report.warnings:
             console.warn(warning)
-    return 0
+    return report.exit_code

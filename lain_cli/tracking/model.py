@@ -167,8 +167,12 @@ class WorkloadStatus:
     of earlier revisions, still present while they are replaced; their
     problems never fail the rollout and are not in ``problems``.  For a Job,
     ``ready`` and ``available`` count succeeded pods and ``updated`` equals
-    ``desired`` (``spec.completions``).  ``progress_text`` is a short human
-    phrase such as ``2/3 ready, 3/3 updated``.
+    ``desired`` (``spec.completions``).  ``ready`` counts the new version's
+    ready pods only (while old ones still run, the controller's readyReplicas
+    mixes both); ``old`` is how many old pods still run.  ``progress_text`` is a
+    short human phrase such as ``2/3 ready, 3/3 updated, 1 old still running``:
+    every report (the tracker's lines, the status summary, the panel, --json)
+    shows these same counts.
     """
 
     kind: str
@@ -183,6 +187,7 @@ class WorkloadStatus:
     pods: list[PodStatus]
     progress_text: str
     old_pods: list[PodStatus] = field(default_factory=list)
+    old: int = 0
 
     @property
     def label(self) -> str:

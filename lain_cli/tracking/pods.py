@@ -310,6 +310,16 @@ class _PodReader:
         ]
         elapsed = self.elapsed(since)
         if elapsed > budget:
+            last = (cs.get("lastState") or {}).get("terminated") or {}
+            if last and int(cs.get("restartCount") or 0) > 0:
+                # It crashed before and is not ready since it came back: the crash is the
+                # news (OOMKilled, an exit code), not the readiness probe.
+                reason = "OOMKilled" if last.get("reason") == "OOMKilled" else "CrashLoopBackOff"
+                message = (f"container {name} restarted {cs.get('restartCount')} times and is not ready "
+                           f"(for {elapsed:.0f}s, readiness grace {budget:g}s); last terminated: "
+                           f"{_describe_termination(last)}")
+                return [self.problem(name, reason, message, True, since, exit_code=last.get("exitCode"),
+                                     crash=True)]
             message = (
                 unhealthy[-1].get("message", "")
                 if unhealthy

@@ -188,9 +188,10 @@ def _deployment(obj: Obj, pods: Sequence[Obj], now: datetime, tol: Tolerances,
     if not observed:
         text += ", waiting for the controller"
     return WorkloadStatus(
-        kind="Deployment", name=name, component=component_of(obj), desired=desired, ready=ready,
+        kind="Deployment", name=name, component=component_of(obj), desired=desired, ready=new_ready,
         updated=updated, available=available, state=_state(problems, complete), problems=problems,
         pods=current_statuses, progress_text=text, old_pods=_evaluate(old, now, tol, events),
+        old=max(0, total - updated),
     )
 
 
@@ -225,13 +226,15 @@ def _statefulset(obj: Obj, pods: Sequence[Obj], now: datetime, tol: Tolerances,
     else:
         complete = update_revision is None or st.get("currentRevision") == update_revision
     text = f"{ready}/{desired} ready, {updated}/{desired} updated"
+    if old:
+        text += f", {len(old)} old still running"
     if not observed:
         text += ", waiting for the controller"
     return WorkloadStatus(
         kind="StatefulSet", name=meta(obj).get("name") or "", component=component_of(obj),
         desired=desired, ready=ready, updated=updated, available=available,
         state=_state(problems, complete), problems=problems, pods=current_statuses,
-        progress_text=text, old_pods=_evaluate(old, now, tol, events),
+        progress_text=text, old_pods=_evaluate(old, now, tol, events), old=len(old),
     )
 
 
@@ -402,8 +405,9 @@ def release_verdict(workloads: Sequence[WorkloadStatus]) -> Verdict:
     SUCCEEDED (also when there are none); else PROGRESSING.  ``problems`` are
     all workloads' problems, fatal ones first.  ``summary`` is one line:
     ``failed: Deployment dummy-web: Pod ...: ImagePullBackOff: ...``,
-    ``ready: 3/3 workloads ready``, or
-    ``progressing: 1/2 workloads ready; waiting for web (2/3 ready, 3/3 updated)``.
+    ``ready: 3/3 procs ready``, or
+    ``progressing: 1/2 procs ready; waiting for web (2/3 ready, 3/3 updated)``.
+    Procs are the long-running workloads; jobs are counted apart.
     """
     workloads = list(workloads)
     problems = [p for w in workloads for p in w.problems]
@@ -414,10 +418,25 @@ def release_verdict(workloads: Sequence[WorkloadStatus]) -> Verdict:
         failure = verdict.first_failure()
         state, summary = State.FAILED, f"failed: {failure.describe() if failure else ''}"
     elif all(done):
-        state, summary = State.READY, f"ready: {len(workloads)}/{len(workloads)} workloads ready"
+        state, summary = State.READY, f"ready: {_counts(workloads, done)}" if workloads else "ready: nothing to roll out"
     else:
         waiting = [w for w, ok in zip(workloads, done, strict=True) if not ok]
         parts = ", ".join(f"{w.component or w.name} ({w.progress_text})" for w in waiting)
         state = State.PROGRESSING
-        summary = f"progressing: {sum(done)}/{len(workloads)} workloads ready; waiting for {parts}"
+        summary = f"progressing: {_counts(workloads, done)}; waiting for {parts}"
     return dataclasses.replace(verdict, state=state, summary=summary)
+
+
+_PROC_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+
+
+def _counts(workloads: Sequence[WorkloadStatus], done: Sequence[bool]) -> str:
+    """``2/2 procs ready``, ``1/2 procs ready, 0/1 jobs complete``: procs and jobs apart."""
+    procs = [ok for w, ok in zip(workloads, done, strict=True) if w.kind in _PROC_KINDS]
+    others = [ok for w, ok in zip(workloads, done, strict=True) if w.kind not in _PROC_KINDS]
+    parts = []
+    if procs or not others:
+        parts.append(f"{sum(procs)}/{len(procs)} proc{'' if len(procs) == 1 else 's'} ready")
+    if others:
+        parts.append(f"{sum(others)}/{len(others)} job{'' if len(others) == 1 else 's'} complete")
+    return ", ".join(parts)

@@ -95,9 +95,9 @@ def test_a_healthy_app_is_green_field_by_field(cluster, app):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["generatedAt"])
     assert doc["procs"] == [
         {"name": "web", "kind": "deployment", "desired": 2, "ready": 2, "updated": 2, "available": 2,
-         "state": "ready", "reason": ""},
+         "state": "ready", "reason": "", "old": 0},
         {"name": "worker", "kind": "deployment", "desired": 1, "ready": 1, "updated": 1, "available": 1,
-         "state": "ready", "reason": ""},
+         "state": "ready", "reason": "", "old": 0},
     ]
     web = [p for p in doc["pods"] if p["proc"] == "web"]
     assert len(web) == 2
@@ -311,7 +311,16 @@ def test_the_live_panel_draws_updates_and_quits_on_q(cluster, app, tmp_path):
         cluster.sim.create(deployment("bad", knobs={"pull": "fail"}))
         screen = _wait_screen(socket, "panel", lambda s: "dummy-bad-" in s and "ImagePullBackOff" in s,
                               "the new failing pod")
-        _wait_screen(socket, "panel", lambda s: " RED " in s, "the verdict to turn RED")
+        screen = _wait_screen(socket, "panel", lambda s: " RED " in s, "the verdict to turn RED")
+        # one set of counts: the procs table says what the summary says
+        assert re.search(r"^\s*bad\s+deployment\s+0/1\s+1/1\s+-\s+failed", screen, re.M), screen
+        summary = app.run("--cluster", "sim", "status", "-s").stdout
+        assert re.search(r"^  bad +deployment +0/1 ready +1/1 updated +failed$", summary, re.M), summary
+        # a smaller terminal: the verdict, the failing pod and the way out stay on the screen
+        subprocess.run([TMUX, "-L", socket, "resize-window", "-t", "panel", "-x", "90", "-y", "20"], check=True)
+        screen = _wait_screen(socket, "panel", lambda s: max(map(len, s.splitlines() or [""])) <= 90
+                              and " RED " in s and "q: quit" in s, "the panel redrawn for 90x20")
+        assert "dummy-bad-" in screen and len(screen.splitlines()) <= 20
         subprocess.run([TMUX, "-L", socket, "send-keys", "-t", "panel", "q"], check=True)
         deadline = time.monotonic() + 10
         while not done.exists() and time.monotonic() < deadline:
