@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lain_cli.errors import UsageError
+from lain_cli.tracking.objects import COMPONENT_LABEL, INSTANCE_LABEL
 
 if TYPE_CHECKING:
     from lain_cli.context import AppContext
 
 Pod = Mapping[str, Any]
 
-INSTANCE_LABEL = "app.kubernetes.io/instance"
-COMPONENT_LABEL = "app.kubernetes.io/component"
 _DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from lain_cli import events as ev
 from lain_cli.errors import ClusterError, LainError
+from lain_cli.logs import release_selector
 from lain_cli.tracking.objects import is_deleting, meta, owned_by, parse_time
 
 if TYPE_CHECKING:
@@ -33,16 +34,11 @@ if TYPE_CHECKING:
 
 Obj = Mapping[str, Any]
 
-INSTANCE_LABEL = "app.kubernetes.io/instance"
 HOOK_ANNOTATION = "helm.sh/hook"
 RUN_ID_ANNOTATION = "lain.dev/run-id"  # set by the chart on hook Jobs: which lain run made them
 TRACKED_KINDS = ("deployments", "statefulsets", "replicasets", "jobs", "pods")
 LOG_LINES = 50
 TICK = 0.25  # seconds between re-evaluations when nothing changes (time-based tolerances)
-
-
-def release_selector(release: str) -> str:
-    return f"{INSTANCE_LABEL}={release}"
 
 
 # ---------------------------------------------------------------- pure selection

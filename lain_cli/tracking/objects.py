@@ -13,6 +13,8 @@ from typing import Any
 
 Obj = Mapping[str, Any]
 
+# The labels lain's chart puts on every object of a release (the one place they are named).
+INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _MESSAGE_LIMIT = 500
