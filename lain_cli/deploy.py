@@ -168,16 +168,29 @@ class Held:
 
 @contextmanager
 def locked(ctx: AppContext, tools: Tools, options: DeployOptions, command: str,
-           emit: ev.Emit) -> Iterator[Held]:
+           emit: ev.Emit, *, read_ahead: bool = False) -> Iterator[Held]:
     """Hold the release's lock for the block; yields its history, with a pending
-    revision dealt with (refused, or unlocked on ``--force-unlock``)."""
+    revision dealt with (refused, or unlocked on ``--force-unlock``).
+
+    With ``read_ahead`` the history is read while the lock is taken.  That read
+    can only miss the previous holder's last write (the verdict text it records
+    just before it lets go) when the lock was there to take over; it is then
+    read again.  The revisions and their statuses, which a deploy's plan uses,
+    were final before that."""
+    from concurrent.futures import ThreadPoolExecutor
+
     lock = ReleaseLock(tools.kubectl, ctx.release_name, user=ctx.user, command=command,
                        steal=options.force_unlock and options.even_if_alive)
-    with lock:
-        if lock.stolen_from is not None:
-            emit(ev.Warning(f"took the release's lock from {lock.stolen_from.description} (--even-if-alive)"))
-        history = tools.helm.history(ctx.release_name)
-        yield Held(lock, settle_pending(ctx, tools, options, history, emit))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        early = pool.submit(tools.helm.history, ctx.release_name) if read_ahead else None
+        with lock:
+            if lock.stolen_from is not None:
+                emit(ev.Warning(f"took the release's lock from {lock.stolen_from.description} (--even-if-alive)"))
+            if early is not None and not lock.took_over:
+                history = early.result()
+            else:
+                history = tools.helm.history(ctx.release_name)
+            yield Held(lock, settle_pending(ctx, tools, options, history, emit))
 
 
 def settle_pending(ctx: AppContext, tools: Tools, options: DeployOptions, history: list[release.Revision],
@@ -232,6 +245,8 @@ class ReleaseRun:
         self.helm_ok: bool | None = None  # None until helm has run
         self.rollout_known = False  # the rollout's verdict is in (and recorded)
         self._recording: threading.Thread | None = None
+        self._record: dict[str, Any] | None = None  # helm's record of the revision, read ahead
+        self._reading: threading.Thread | None = None
 
     # -- helm -----------------------------------------------------------------
 
@@ -273,13 +288,31 @@ class ReleaseRun:
         self.finish()  # one write at a time, the last one wins
 
         def write() -> None:
+            if self._reading is not None:
+                self._reading.join(timeout=self.tools.deadline.budget(30.0))
+            known, self._record = self._record, None
             try:
-                release.record_description(self.tools.kubectl, self.ctx.release_name, self.revision, description)
+                release.record_description(self.tools.kubectl, self.ctx.release_name, self.revision, description,
+                                           known)
             except LainError as exc:
                 self.emit(ev.Warning(f"could not record the verdict on revision {self.revision}: {exc.message}"))
 
         self._recording = threading.Thread(target=write, name="record-verdict", daemon=True)
         self._recording.start()
+
+    def read_record_ahead(self) -> None:
+        """Read helm's record of the new revision in the background while the rollout
+        is tracked, so recording the verdict is one write on the way out."""
+        name = release.storage_secret_name(self.ctx.release_name, self.revision)
+
+        def read() -> None:
+            try:
+                self._record = self.tools.kubectl.get_json("secret", name)
+            except LainError:
+                self._record = None
+
+        self._reading = threading.Thread(target=read, name="read-record", daemon=True)
+        self._reading.start()
 
     def finish(self) -> None:
         if self._recording is not None:
@@ -349,6 +382,7 @@ class ReleaseRun:
             self.emit(ev.Notice(success_kind(action), f"{action} submitted without waiting for the rollout"))
             return EXIT_OK
         remaining = self.tools.deadline.remaining()
+        self.read_record_ahead()
         self.emit(ev.Step(f"tracking the rollout of {name} (timeout {remaining:.0f}s)"))
         tracking_started = time.monotonic()
         try:
@@ -539,7 +573,7 @@ def deploy(ctx: AppContext, options: DeployOptions, tools: Tools | None = None) 
                 hint=f"set `registry:` in the cluster file {cluster.source or cluster.name}",
             )
         build.build_and_push(ctx.chart_dir.parent, new_image, ctx.values.get("build") or {})
-    with locked(ctx, tools, options, "deploy", terminal) as held:
+    with locked(ctx, tools, options, "deploy", terminal, read_ahead=True) as held:
         plan = release_plan.plan_deploy(ctx.release_name, ctx.user, new_image, ctx.chart_values(), held.history)
         emit = Reporters(ctx, plan.images, options.journal)
         try:
@@ -573,7 +607,7 @@ def update_image(ctx: AppContext, procs: Sequence[str], options: DeployOptions, 
         )
     tools = tools or Tools.for_context(ctx, options.timeout)
     terminal = TerminalReporter()
-    with locked(ctx, tools, options, "update-image", terminal) as held:
+    with locked(ctx, tools, options, "update-image", terminal, read_ahead=True) as held:
         deployed = tools.helm.values(ctx.release_name) if release.last_deployed(held.history) else {}
         plan = release_plan.plan_update_image(
             ctx.release_name, ctx.user, procs, sections, {p: ctx.image_of(p) for p in procs}, deployed, held.history,

@@ -129,6 +129,7 @@ class ReleaseLock:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.steal = steal
         self.stolen_from: Holder | None = None
+        self.took_over = False  # acquired by replacing a Lease that was there (not by creating it)
         self.lost = threading.Event()
         self._held = False
         self._renewed_at: datetime | None = None
@@ -162,6 +163,7 @@ class ReleaseLock:
                 taken["metadata"] = {**mine["metadata"], "resourceVersion": current["metadata"]["resourceVersion"]}
                 try:
                     self.kubectl.replace(taken)
+                    self.took_over = True
                 except Conflict:
                     fresh = self.kubectl.get_json("lease", lease_name(self.release))
                     raise self._busy(holder_of(fresh or current), now) from None

@@ -400,17 +400,19 @@ def release_user(values: Mapping[str, Any]) -> str:
 # -- the few writes to helm's records, through the executors -----------------------
 
 
-def record_description(kubectl: KubectlExecutor, release: str, revision: int, description: str) -> None:
+def record_description(kubectl: KubectlExecutor, release: str, revision: int, description: str,
+                       known: Mapping[str, Any] | None = None) -> None:
     """Set revision ``revision``'s description in helm's storage Secret.
 
-    A write that meets a concurrent change (helm marking the revision
+    ``known`` is the Secret as read earlier (while the rollout was tracked), to
+    save a read; a write that meets a change since (helm marking the revision
     superseded) is retried on a fresh read, so the verdict is never lost to it.
     """
     from lain_cli.kube import Conflict
 
     name = storage_secret_name(release, revision)
     for attempt in range(3):
-        secret = kubectl.get_json("secret", name)
+        secret = known if known is not None and attempt == 0 else kubectl.get_json("secret", name)
         if secret is None:
             return  # trimmed by --history-max meanwhile: nothing to record on
         if decode_release(secret).get("info", {}).get("description") == description:

@@ -141,19 +141,24 @@ class WebhookReporter:
         if not isinstance(event, ev.Notice):
             return
         finished = event.kind != "deploy-start"
-        notice = notify.Event(
-            kind=event.kind,  # type: ignore[arg-type]
-            app=self.ctx.appname,
-            cluster=self.ctx.cluster.name if self.ctx.cluster else "",
-            user=self.ctx.user,
-            text=event.text,
-            old_image=self.images.old_image or None,
-            new_image=self.images.new_image or None,
-            git_log=self.git_log(),
-            duration=(time.monotonic() - self.images.started) if finished else None,
-            details=tuple(event.details),
-        )
-        thread = threading.Thread(target=notify.send_event, args=(self.ctx, notice), daemon=True)
+        duration = (time.monotonic() - self.images.started) if finished else None
+
+        def send() -> None:
+            notice = notify.Event(
+                kind=event.kind,  # type: ignore[arg-type]
+                app=self.ctx.appname,
+                cluster=self.ctx.cluster.name if self.ctx.cluster else "",
+                user=self.ctx.user,
+                text=event.text,
+                old_image=self.images.old_image or None,
+                new_image=self.images.new_image or None,
+                git_log=self.git_log(),
+                duration=duration,
+                details=brief(event.details),
+            )
+            notify.send_event(self.ctx, notice)
+
+        thread = threading.Thread(target=send, daemon=True)
         thread.start()
         self._threads.append(thread)
 
@@ -161,6 +166,18 @@ class WebhookReporter:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+WEBHOOK_DETAIL_LINES = 8
+
+
+def brief(details: Sequence[str], lines: int = WEBHOOK_DETAIL_LINES) -> tuple[str, ...]:
+    """The first lines of a report for a chat message, never ending on a heading
+    (``events:``) whose lines were cut."""
+    kept = list(details[:lines])
+    while kept and kept[-1].rstrip().endswith(":"):
+        kept.pop()
+    return tuple(kept)
 
 
 class Reporters:

@@ -406,10 +406,10 @@ class HookFollower:
         self._stop.set()
         if self._started.is_set() and self._watch.error is None:
             self._final_sweep()
-        # Give running `kubectl logs -f` a moment (in all) to print what the pods wrote last.
-        deadline = time.monotonic() + 2
+        # Give each running `kubectl logs -f` a moment to print what its container wrote last
+        # (a kubectl started late on a busy machine needs it).
         for thread in list(self._threads):
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            thread.join(timeout=2)
         for stream in list(self._streams):
             stream.stop()
         if self._watch is not None:
