@@ -350,6 +350,17 @@ class ReleaseRun:
         self.emit(ev.Notice("deploy-failure", f"{action}: {outcome.report[0]}", tuple(outcome.report[1:])))
         return EXIT_FAILED
 
+    def through(self, run_helm: Callable[[], HelmOutcome]) -> int:
+        """The whole operation: helm (``run_helm``), then the rollout or the failure
+        report; a signal in any phase is reported as such.  Returns the exit code."""
+        try:
+            outcome = run_helm()
+            return self.follow_rollout() if outcome.ok else self.helm_failed(outcome)
+        except KeyboardInterrupt as exc:
+            return self.interrupted(as_interrupted(exc))
+        finally:
+            self.finish()
+
     def interrupted(self, signal_: Interrupted) -> int:
         """A signal outside helm's run (which handles its own): before helm started,
         nothing changed; after it succeeded, the rollout is unconfirmed."""
@@ -500,33 +511,28 @@ def upgrade(ctx: AppContext, options: DeployOptions, tools: Tools, plan: Release
     run = ReleaseRun(ctx, options, tools, plan, emit, held.history, held.lock)
     run_id = uuid.uuid4().hex[:16]
     values = {**plan.values, "lain": {**plan.values["lain"], "runId": run_id}}
-    try:
+
+    def run_helm() -> HelmOutcome:
         with chart.staged_chart(ctx.release_name, ctx.image_tag, values) as chart_dir:
             argv = tools.helm.upgrade_argv(ctx.release_name, chart_dir, description=plan.description,
                                            timeout=tools.deadline.remaining())
-            outcome = run.run_helm(argv, plan.helm_verb, run_id)
-        code = run.follow_rollout() if outcome.ok else run.helm_failed(outcome)
-    except KeyboardInterrupt as exc:
-        code = run.interrupted(as_interrupted(exc))
-    finally:
-        run.finish()
-    return code
+            return run.run_helm(argv, plan.helm_verb, run_id)
+
+    return run.through(run_helm)
 
 
 def perform_rollback(ctx: AppContext, options: DeployOptions, tools: Tools, plan: ReleasePlan,
                      history: Sequence[release.Revision], emit: Reporters, lock: ReleaseLock | None) -> int:
     assert plan.target is not None
+    target = plan.target
     run = ReleaseRun(ctx, options, tools, plan, emit, history, lock)
-    try:
-        argv = tools.helm.rollback_argv(ctx.release_name, plan.target, timeout=tools.deadline.remaining())
-        outcome = run.run_helm(argv, f"rollback to {plan.target}", "")
-        # helm's own description says "Rollback to N"; lain's says who, and the images
-        code = run.follow_rollout() if outcome.ok else run.helm_failed(outcome)
-    except KeyboardInterrupt as exc:
-        code = run.interrupted(as_interrupted(exc))
-    finally:
-        run.finish()
-    return code
+
+    def run_helm() -> HelmOutcome:
+        # helm's own description says "Rollback to N"; lain's (with the verdict) says who, and the images
+        argv = tools.helm.rollback_argv(ctx.release_name, target, timeout=tools.deadline.remaining())
+        return run.run_helm(argv, f"rollback to {target}", "")
+
+    return run.through(run_helm)
 
 
 def roll_back_after_failure(ctx: AppContext, options: DeployOptions, tools: Tools, failed: int,

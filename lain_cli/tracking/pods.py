@@ -220,12 +220,7 @@ class _PodReader:
             message = f"{message}; last terminated: {_describe_termination(last, trim(message))}"
             if last.get("reason") == "OOMKilled":
                 reason = "OOMKilled"
-                limit = _memory_limit(self.specs.get(name) or {})
-                if limit:
-                    message += f" (memory limit {limit})"
-        liveness = self.liveness_failure(name)
-        if liveness:
-            message += f"; {liveness}"
+        message += self.crash_notes(name, reason)
         command_missing = bool(_COMMAND_MISSING.search(message))
         fatal = command_missing or restarts > self.tol.max_restarts
         since = parse_time(last.get("finishedAt")) or self.pod_started()
@@ -261,15 +256,22 @@ class _PodReader:
                 f"container {name} restarted {restarts} times, running again for "
                 f"{self.elapsed(started):.0f}s, not ready; last terminated: {_describe_termination(last)}"
             )
+        message += self.crash_notes(name, reason)
+        since = parse_time(last.get("finishedAt")) or self.pod_started()
+        return self.problem(name, reason, message, True, since, exit_code=last.get("exitCode"), crash=True)
+
+    def crash_notes(self, name: str, reason: str) -> str:
+        """What a crash message adds: the memory limit of an OOMKilled container, the
+        liveness probe's last failure."""
+        notes = ""
         if reason == "OOMKilled":
             limit = _memory_limit(self.specs.get(name) or {})
             if limit:
-                message += f" (memory limit {limit})"
+                notes += f" (memory limit {limit})"
         liveness = self.liveness_failure(name)
         if liveness:
-            message += f"; {liveness}"
-        since = parse_time(last.get("finishedAt")) or self.pod_started()
-        return self.problem(name, reason, message, True, since, exit_code=last.get("exitCode"), crash=True)
+            notes += f"; {liveness}"
+        return notes
 
     def liveness_failure(self, name: str) -> str | None:
         unhealthy = [

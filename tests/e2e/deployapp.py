@@ -4,6 +4,7 @@ the real ``lain`` run as a subprocess with the helm/kubectl of the major under t
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -117,6 +118,28 @@ class App:
 
     def docker_calls(self) -> list[str]:
         return self.docker_log.read_text().splitlines() if self.docker_log.exists() else []
+
+
+def with_changes(app: App, **changes: object) -> dict[str, Any]:
+    """A copy of the app's values with ``a__b__c=value`` set (``a.b.c``), for ``app.write``."""
+    values = copy.deepcopy(app.values)
+    for path, value in changes.items():
+        node = values
+        keys = path.split("__")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return values
+
+
+def finish(running: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
+    """The output of a lain started with ``app.popen``, once it exits (killed after ``timeout``)."""
+    try:
+        return running.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        running.kill()
+        out, err = running.communicate()
+        raise AssertionError(f"lain did not finish in {timeout}s\nstdout:\n{out}\nstderr:\n{err}") from None
 
 
 def make_app(tmp_path: Path, cluster: Any, webhook: dict[str, Any] | None = None) -> App:

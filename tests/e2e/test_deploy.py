@@ -7,13 +7,14 @@ import copy
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.deployapp import REGISTRY, App, make_app
+from tests.e2e.deployapp import finish as _finish
+from tests.e2e.deployapp import with_changes as _with
 from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -23,16 +24,6 @@ pytestmark = pytest.mark.e2e
 def app(tmp_path: Path, cluster: object) -> App:
     return make_app(tmp_path, cluster)
 
-
-def _with(app: App, **changes: object) -> dict:
-    values = copy.deepcopy(app.values)
-    for path, value in changes.items():
-        node = values
-        keys = path.split("__")
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-        node[keys[-1]] = value
-    return values
 
 
 def test_first_install_then_upgrade_streams_migration_logs(app: App) -> None:
@@ -181,14 +172,6 @@ def test_update_image_of_one_proc_leaves_the_rest_as_deployed(app: App) -> None:
     unknown = app.lain("update-image", "nope", check=2)
     assert "unknown proc: nope" in unknown.stderr and "web" in unknown.stderr and "worker" in unknown.stderr
 
-
-def _finish(running: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
-    try:
-        return running.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        running.kill()
-        out, err = running.communicate()
-        raise AssertionError(f"lain did not finish in {timeout}s\nstdout:\n{out}\nstderr:\n{err}") from None
 
 
 def _children(pid: int) -> list[int]:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.e2e.deployapp import REPO, App, make_app
+from tests.e2e.deployapp import with_changes as _with
 
 pytestmark = pytest.mark.e2e
 
@@ -24,16 +25,6 @@ def app(tmp_path: Path, cluster: object) -> App:
     made.env.pop("LAIN_INGRESS_ADDRESS", None)
     return made
 
-
-def _with(app: App, **changes: object) -> dict:
-    values = copy.deepcopy(app.values)
-    for path, value in changes.items():
-        node = values
-        keys = path.split("__")
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-        node[keys[-1]] = value
-    return values
 
 
 def _cluster_file(app: App) -> Path:

@@ -8,7 +8,6 @@ import copy
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import pytest
 import yaml
 
 from tests.e2e.deployapp import AS_FROM_A_TERMINAL, LAIN, REGISTRY, App, make_app
+from tests.e2e.deployapp import finish as _finish
+from tests.e2e.deployapp import with_changes as _with
 from tests.tcpproxy import TcpProxy, point_kubeconfig_at
 from tests.webhook_receiver import WebhookReceiver
 
@@ -28,16 +29,6 @@ def app(tmp_path: Path, cluster: object) -> App:
     return make_app(tmp_path, cluster)
 
 
-def _with(app: App, **changes: object) -> dict:
-    values = copy.deepcopy(app.values)
-    for path, value in changes.items():
-        node = values
-        keys = path.split("__")
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-        node[keys[-1]] = value
-    return values
-
 
 def _slow_hook(app: App, seconds: int = 60) -> dict:
     return _with(app, jobs__migrate__podAnnotations={"kubesim.lain.dev/duration": str(seconds)})
@@ -46,14 +37,6 @@ def _slow_hook(app: App, seconds: int = 60) -> dict:
 def _without_hook_knobs(app: App) -> dict:
     return _with(app, jobs__migrate__podAnnotations={})
 
-
-def _finish(running: subprocess.Popen[str], timeout: float = 90) -> tuple[str, str]:
-    try:
-        return running.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        running.kill()
-        out, err = running.communicate()
-        raise AssertionError(f"lain did not finish in {timeout}s\nstdout:\n{out}\nstderr:\n{err}") from None
 
 
 def _descendants(pid: int) -> list[int]:
