@@ -25,10 +25,11 @@ CLUSTER_SCHEMA = schema.Mapping(
     fields={
         "kubeconfig": schema.Str(description="kubeconfig file; else $KUBECONFIG / ~/.kube/config. "
                                              "~ is expanded, relative paths are relative to the cluster file."),
-        "context": schema.Str(description="kube context; else the kubeconfig's current one."),
+        "context": schema.Str(description="kube context; else the kubeconfig's current one when "
+                                          "`lain use` ran (pinned), else kubectl's current one."),
         "namespace": schema.Str(check=lambda v: None if schema.RFC1123_LABEL.match(v) and len(v) <= 63
                                 else f"not a valid namespace name: {v!r}",
-                                description="Namespace the apps are deployed to."),
+                                description="Namespace the apps are deployed to (-n overrides it)."),
         "registry": schema.Str(description="Image registry; images are <registry>/<appname>:<tag>."),
         "domain": schema.Str(description="Ingress hosts without a dot get .<domain>."),
         "ingressClass": schema.Str(description="IngressClass of ingresses."),
@@ -71,6 +72,11 @@ class Cluster:
     source: str = ""  # the file it was read from, as shown to people
     values_lines: dict[tuple[str | int, ...], int | None] = field(default_factory=dict, repr=False,
                                                                   compare=False)
+    # Set by resolve() for a command: where context and namespace came from, what to warn about.
+    shown_context: str = ""
+    context_source: str = ""
+    namespace_source: str = ""
+    notes: tuple[str, ...] = ()
 
     def kubectl_args(self) -> list[str]:
         """``--kubeconfig``/``--context``/``--namespace``, to go right after the kubectl binary."""
@@ -92,6 +98,23 @@ class Cluster:
 
     def log_url(self, appname: str) -> str:
         return self.log_link.replace("{appname}", appname)
+
+    def target_line(self) -> str:
+        """``cluster prod · context admin@prod · namespace web``, with where each came from
+        when it is not the cluster file: the first line of every command that talks to it."""
+        from lain_cli import kubecontext
+
+        context = self.shown_context or self.context or ""
+        if not context:
+            context_text = "context none (the kubeconfig has no current context)"
+        elif self.context_source and self.context_source != kubecontext.FROM_FILE:
+            context_text = f"context {context} ({self.context_source})"
+        else:
+            context_text = f"context {context}"
+        namespace_text = f"namespace {self.namespace}"
+        if self.namespace_source:
+            namespace_text += f" ({self.namespace_source})"
+        return f"cluster {self.name} · {context_text} · {namespace_text}"
 
 
 @dataclass(frozen=True)
@@ -238,8 +261,23 @@ def _parent_line(lines: dict[tuple[str | int, ...], int | None], path: tuple[str
     return None
 
 
-def resolve(name: str | None = None, app_root: Path | None = None) -> Cluster:
-    """The cluster to act on: ``name`` (``--cluster``), else ``$LAIN_CLUSTER``, else ``lain use``'s choice."""
+def resolve(
+    name: str | None = None,
+    app_root: Path | None = None,
+    *,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+) -> Cluster:
+    """The cluster to act on: ``name`` (``--cluster``), else ``$LAIN_CLUSTER``, else ``lain use``'s choice.
+
+    ``namespace`` (``-n``) and ``kube_context`` (``--kube-context``) override the
+    cluster file for this command; without either, the context is the file's,
+    else the one ``lain use`` pinned, else kubectl's current one.
+    """
+    from dataclasses import replace
+
+    from lain_cli import kubecontext
+
     if not name:
         name, _ = selected_name()
     if not name:
@@ -247,7 +285,35 @@ def resolve(name: str | None = None, app_root: Path | None = None) -> Cluster:
         listing = f" (known: {', '.join(known)})" if known else ""
         raise UsageError("no cluster selected", hint=f"run lain use <cluster>{listing}, or pass --cluster NAME")
     _check_name(name)
-    return load(find(name, app_root))
+    cluster = load(find(name, app_root))
+    choice = kubecontext.choose(cluster.name, cluster.context, cluster.kubeconfig, kube_context)
+    cluster = replace(
+        cluster,
+        context=choice.passed,
+        shown_context=choice.shown,
+        context_source=choice.source,
+        notes=(*cluster.notes, *choice.warnings),
+    )
+    if namespace:
+        cluster = replace(cluster, namespace=check_namespace(namespace), namespace_source="-n")
+    return cluster
+
+
+def check_namespace(name: str) -> str:
+    """``name`` if it is a valid namespace name, else a UsageError."""
+    if schema.RFC1123_LABEL.match(name) and len(name) <= 63:
+        return name
+    raise UsageError(f"invalid namespace {name!r} (-n/--namespace)",
+                     hint="namespaces are lowercase letters, digits and '-', at most 63 characters")
+
+
+def announce(cluster: Cluster) -> None:
+    """The first line of a command that talks to the cluster, then what to warn about."""
+    from lain_cli import console
+
+    console.step(cluster.target_line())
+    for note in cluster.notes:
+        console.warn(note)
 
 
 def _check_name(name: str) -> None:
@@ -257,9 +323,27 @@ def _check_name(name: str) -> None:
 
 
 def use(name: str, app_root: Path | None = None) -> Cluster:
-    """Validate cluster ``name`` and record it as the current one."""
+    """Validate cluster ``name`` and record it as the current one.
+
+    A cluster file without ``context:`` gets the kubeconfig's current context
+    pinned (returned as the cluster's ``context``, source "pinned by lain use").
+    """
+    from dataclasses import replace
+
+    from lain_cli import kubecontext
+
     _check_name(name)
     cluster = load(find(name, app_root))
+    if cluster.context:
+        kubecontext.unpin(name)
+    else:
+        current = kubecontext.read_kubeconfig(cluster.kubeconfig).current
+        if current:
+            kubecontext.pin(name, current)
+            cluster = replace(cluster, context=current, shown_context=current,
+                              context_source=kubecontext.FROM_PIN)
+        else:
+            kubecontext.unpin(name)
     target = current_file()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".current.{os.getpid()}.tmp")

@@ -13,7 +13,8 @@ from lain_cli.cli import GlobalOptions
 def diff(opts: GlobalOptions, sets: tuple[str, ...]) -> int:
     """Show what a deploy would change, resource by resource (Secret data masked).
 
-    Exit status: 0 no change, 2 changes, 1 error.
+    Exit status: 0 no change, 2 changes, 1 error.  Works before the first
+    commit (the image tag is then the placeholder `uncommitted`).
 
     \b
     Example:
@@ -23,7 +24,7 @@ def diff(opts: GlobalOptions, sets: tuple[str, ...]) -> int:
     from lain_cli import diff as differ
     from lain_cli.context import load_app_context
 
-    ctx = load_app_context(opts, sets=sets)
+    ctx = load_app_context(opts, sets=sets, placeholder_tag=True)
     rendered = differ.parse_objects(chart.render_app(ctx))
     history = release.read_history(ctx.cluster, ctx.release_name)
     deployed = []

@@ -37,9 +37,10 @@ def logs(
       lain logs init              # the migration job
       lain logs web --previous    # why did it crash?
     """
-    from lain_cli import context
+    from lain_cli import context, outputs
     from lain_cli import logs as logs_module
 
+    outputs.refuse_json(opts, "logs", "the containers' own lines")
     ctx = context.load_app_context(opts, need_image=False)
     return logs_module.show_logs(
         ctx, target, follow=follow, tail=tail, previous=previous, since=since, container=container

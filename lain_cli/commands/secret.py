@@ -36,7 +36,7 @@ def show(opts: GlobalOptions, name: str | None) -> int:
     """
     import sys
 
-    from lain_cli import console, envsecret
+    from lain_cli import console, envsecret, outputs
     from lain_cli.context import load_app_context
     from lain_cli.errors import UsageError
 
@@ -49,6 +49,9 @@ def show(opts: GlobalOptions, name: str | None) -> int:
         if name not in files:
             known = ", ".join(sorted(files)) or "none"
             raise UsageError(f"no secret file {name} in Secret {secret_name} (files: {known})")
+        if opts.json:
+            console.out_json(outputs.secret_file_document(name, files[name]))
+            return 0
         sys.stdout.buffer.write(files[name])
         sys.stdout.buffer.flush()
         return 0
@@ -77,12 +80,12 @@ def add(opts: GlobalOptions, files: tuple[str, ...]) -> int:
     Example:
       lain secret add config/prod.json certs/client.key
     """
-    from lain_cli import envsecret
+    from lain_cli import envsecret, outputs
     from lain_cli.context import load_app_context
 
     contents = envsecret.read_secret_files(list(files))
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return envsecret.report_change(ctx, "secret", envsecret.add_secret_files(ctx, contents))
+    return outputs.report_change(opts, ctx, "secret", envsecret.add_secret_files(ctx, contents))
 
 
 @secret.command()
@@ -95,13 +98,13 @@ def delete(opts: GlobalOptions, names: tuple[str, ...]) -> int:
     Example:
       lain secret delete old.json
     """
-    from lain_cli import envsecret
+    from lain_cli import envsecret, outputs
     from lain_cli.context import load_app_context
 
     for name in names:
         envsecret.validate_file_name(name)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return envsecret.report_change(ctx, "secret", envsecret.delete_secret_files(ctx, list(names)))
+    return outputs.report_change(opts, ctx, "secret", envsecret.delete_secret_files(ctx, list(names)))
 
 
 @secret.command()
@@ -117,10 +120,10 @@ def edit(opts: GlobalOptions, name: str) -> int:
     Example:
       lain secret edit prod.json
     """
-    from lain_cli import console, envsecret
+    from lain_cli import console, envsecret, outputs
     from lain_cli.context import load_app_context
 
     envsecret.validate_file_name(name)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
     change = envsecret.edit_secret_file(ctx, name, interactive=console.interactive())
-    return envsecret.report_change(ctx, "secret", change)
+    return outputs.report_change(opts, ctx, "secret", change)

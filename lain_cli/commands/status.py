@@ -11,7 +11,6 @@ from lain_cli.cli import GlobalOptions
 @click.option("-s", "--short", is_flag=True, help="Print once, briefly, with the log links (no live panel).")
 @click.option("--watch/--once", "live", default=None,
               help="Live panel (default on a terminal) or one report (default otherwise).")
-@click.option("--json", "as_json", is_flag=True, help="The report as JSON (schema in docs/status.rst).")
 @click.option("--test", "run_tests", is_flag=True, help="Also run the app's tests (helm test) and count them.")
 @click.option("--exit-code", is_flag=True,
               help="Exit with the verdict: 0 GREEN, 1 RED, 3 PROGRESSING (the panel: when you quit).")
@@ -23,7 +22,6 @@ def status(
     opts: GlobalOptions,
     short: bool,
     live: bool | None,
-    as_json: bool,
     run_tests: bool,
     exit_code: bool,
     grace: float | None,
@@ -47,7 +45,7 @@ def status(
 
     ctx = context.load_app_context(opts, need_image=False)
     tolerances = status_module.status_tolerances(grace)
-    as_json = as_json or opts.json
+    as_json = opts.json
     if live is None:
         live = console.interactive() and not short and not as_json
     if live and not as_json and not short:

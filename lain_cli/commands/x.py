@@ -37,9 +37,10 @@ def x(ctx: click.Context, proc_name: str | None, words: tuple[str, ...], contain
       lain x worker -- python manage.py shell
       lain x -- bash -c 'alembic current' | grep head
     """
-    from lain_cli import context, execx
+    from lain_cli import context, execx, outputs
 
     opts: GlobalOptions = ctx.obj
+    outputs.refuse_json(opts, "x", "what the command in the pod prints")
     command = [*words, *ctx.meta.get("lain_x_command", [])]
     app = context.load_app_context(opts, need_image=False)
     return execx.exec_in_pod(app, proc_name, command, container=container)
