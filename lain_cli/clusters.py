@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lain_cli import schema
+from lain_cli import docs, schema
 from lain_cli.errors import ConfigError, UsageError
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -40,6 +40,9 @@ CLUSTER_SCHEMA = schema.Mapping(
                                    description="Message format."),
         }, required=("url",), description="Where deploy notices go."),
         "logLink": schema.Str(description="Log search link; {appname} is replaced."),
+        "docsUrl": schema.Str(check=lambda v: None if re.match(r"https?://", v) else f"expected an http(s) URL, got {v!r}",
+                              description="Where lain's hints link the documentation (a team's own copy); "
+                                          "default: the published docs."),
         "ingressCheck": schema.Mapping(fields={
             "address": schema.Str(
                 check=lambda v: None if re.fullmatch(r"[^\s:/]+:\d{1,5}", v) else f"expected HOST:PORT, got {v!r}",
@@ -66,6 +69,7 @@ class Cluster:
     external_ingress_class: str = ""
     webhook: dict[str, Any] | None = None
     log_link: str = ""
+    docs_url: str = ""
     ingress_check_address: str = ""
     ingress_check_scheme: str = ""
     values: dict[str, Any] = field(default_factory=dict)
@@ -223,7 +227,7 @@ def load(entry: ClusterFile) -> Cluster:
             line=line,
             key_path=schema.format_path(first.path),
             details=[f"{schema.format_path(p.path)}: {p.message}" for p in problems[1:10]],
-            hint="see docs/clusters.rst for the keys of a cluster file",
+            hint=f"the keys of a cluster file: {docs.see('clusters', _docs_url_of(layer.data))}",
         )
     data = layer.data
     kubeconfig = data.get("kubeconfig")
@@ -246,12 +250,19 @@ def load(entry: ClusterFile) -> Cluster:
         external_ingress_class=data.get("externalIngressClass") or "",
         webhook=data.get("webhook"),
         log_link=data.get("logLink") or "",
+        docs_url=data.get("docsUrl") or "",
         ingress_check_address=(data.get("ingressCheck") or {}).get("address") or "",
         ingress_check_scheme=(data.get("ingressCheck") or {}).get("scheme") or "",
         values=data.get("values") or {},
         source=layer.name,
         values_lines=values_lines,
     )
+
+
+def _docs_url_of(data: Any) -> str:
+    """The docsUrl of a cluster file that may be invalid otherwise ("" when it has none)."""
+    url = data.get("docsUrl") if isinstance(data, dict) else None
+    return url if isinstance(url, str) and re.match(r"https?://", url) else ""
 
 
 def _parent_line(lines: dict[tuple[str | int, ...], int | None], path: tuple[str | int, ...]) -> int | None:

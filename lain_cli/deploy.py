@@ -582,18 +582,7 @@ def wait(
 
 
 def parse_duration(text: str) -> float:
-    """``--timeout`` as seconds: ``300``, ``90s``, ``5m``, ``1m30s``, ``1h``."""
-    import re
+    """``--timeout`` as seconds: ``300``, ``90s``, ``5m``, ``1m30s``, ``1h`` (lain_cli.durations)."""
+    from lain_cli.durations import parse_duration as parse
 
-    text = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        seconds = float(text)
-    else:
-        parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            raise UsageError(f"--timeout {text!r} is not a duration", hint="use e.g. 90s, 5m or 1m30s")
-        scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-        seconds = sum(float(n) * scale[u] for n, u in parts)
-    if seconds <= 0:
-        raise UsageError("--timeout must be positive")
-    return seconds
+    return parse(text, "--timeout")

@@ -11,7 +11,6 @@ never started, or ``--previous`` where only some pods restarted.
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -24,16 +23,14 @@ Pod = Mapping[str, Any]
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
-_DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
 
-def check_since(since: str | None) -> None:
-    """``--since`` takes a Go duration as kubectl does (``30s``, ``10m``, ``1h30m``)."""
-    if since is not None and not _DURATION_RE.match(since):
-        raise UsageError(
-            f"--since {since!r} is not a duration",
-            hint="use a number with a unit, like 30s, 10m or 2h",
-        )
+def check_since(since: str | None) -> str | None:
+    """``--since`` as every lain duration is written (``30s``, ``10m``, ``1h30m``), in the
+    form kubectl takes; a UsageError when it is not a duration."""
+    from lain_cli.durations import format_duration, parse_duration
+
+    return None if since is None else format_duration(parse_duration(since, "--since"))
 
 
 def release_selector(release: str, component: str | None = None) -> str:
@@ -229,7 +226,7 @@ def show_logs(
     from lain_cli import console, kube, proc, tools
     from lain_cli.errors import OperationFailed
 
-    check_since(since)
+    since = check_since(since)
     if tail is not None and tail < -1:
         raise UsageError(f"--tail {tail}: use a number of lines, or -1 for all")
     listing = kube.get_json(ctx.cluster, "pods", selector=release_selector(ctx.release_name)) or {}

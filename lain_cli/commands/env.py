@@ -106,7 +106,7 @@ def edit(opts: GlobalOptions) -> int:
 
     \b
     Example:
-      EDITOR="code --wait" lain env edit
+      EDITOR=vim lain env edit
     """
     from lain_cli import console, envsecret, outputs
     from lain_cli.context import load_app_context

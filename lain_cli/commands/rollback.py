@@ -21,7 +21,7 @@ def rollback(opts: GlobalOptions, revision: int | None, wait: bool, timeout: str
     \b
     Example:
       lain rollback
-      lain rollback --revision 12
+      lain rollback --revision 2
     """
     from lain_cli import deploy as flow
     from lain_cli.context import load_app_context

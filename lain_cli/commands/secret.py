@@ -17,9 +17,9 @@ def secret() -> None:
 
     \b
     Example:
-      lain secret add config/prod.json
+      lain secret add topsecret.txt
       lain secret show
-      lain secret edit prod.json
+      lain secret edit topsecret.txt
     """
 
 
@@ -32,7 +32,7 @@ def show(opts: GlobalOptions, name: str | None) -> int:
     \b
     Example:
       lain secret show
-      lain secret show prod.json > /tmp/prod.json
+      lain secret show topsecret.txt > /tmp/topsecret.txt
     """
     import sys
 
@@ -78,7 +78,7 @@ def add(opts: GlobalOptions, files: tuple[str, ...]) -> int:
 
     \b
     Example:
-      lain secret add config/prod.json certs/client.key
+      lain secret add topsecret.txt
     """
     from lain_cli import envsecret, outputs
     from lain_cli.context import load_app_context
@@ -96,7 +96,7 @@ def delete(opts: GlobalOptions, names: tuple[str, ...]) -> int:
 
     \b
     Example:
-      lain secret delete old.json
+      lain secret delete topsecret.txt
     """
     from lain_cli import envsecret, outputs
     from lain_cli.context import load_app_context
@@ -118,7 +118,7 @@ def edit(opts: GlobalOptions, name: str) -> int:
 
     \b
     Example:
-      lain secret edit prod.json
+      lain secret edit topsecret.txt
     """
     from lain_cli import console, envsecret, outputs
     from lain_cli.context import load_app_context

@@ -14,9 +14,9 @@ from lain_cli.cli import GlobalOptions
 @click.option("--test", "run_tests", is_flag=True, help="Also run the app's tests (helm test) and count them.")
 @click.option("--exit-code", is_flag=True,
               help="Exit with the verdict: 0 GREEN, 1 RED, 3 PROGRESSING (the panel: when you quit).")
-@click.option("--grace", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="How long a pod may be unschedulable, not ready or failing to pull before it is RED "
-                   "(default: the tracker's tolerances, e.g. readiness from the probes).")
+@click.option("--grace", metavar="DURATION",
+              help="How long a pod may be unschedulable, not ready or failing to pull before it is RED, "
+                   "e.g. 90s (default: the tracker's tolerances, e.g. readiness from the probes).")
 @click.pass_obj
 def status(
     opts: GlobalOptions,
@@ -24,7 +24,7 @@ def status(
     live: bool | None,
     run_tests: bool,
     exit_code: bool,
-    grace: float | None,
+    grace: str | None,
 ) -> int:
     """The green light: pods, error logs, endpoints, tests; live on a terminal.
 
@@ -44,7 +44,10 @@ def status(
     from lain_cli import status as status_module
 
     ctx = context.load_app_context(opts, need_image=False)
-    tolerances = status_module.status_tolerances(grace)
+    from lain_cli.durations import parse_duration
+
+    seconds = None if grace is None else parse_duration(grace, "--grace", allow_zero=True)
+    tolerances = status_module.status_tolerances(seconds)
     as_json = opts.json
     if live is None:
         live = console.interactive() and not short and not as_json

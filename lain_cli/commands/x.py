@@ -34,8 +34,8 @@ def x(ctx: click.Context, proc_name: str | None, words: tuple[str, ...], contain
     \b
     Examples:
       lain x                                  # a shell in a web pod
-      lain x worker -- python manage.py shell
-      lain x -- bash -c 'alembic current' | grep head
+      lain x web -- env
+      lain x -- sh -c 'env | grep LAIN_' | sort
     """
     from lain_cli import context, execx, outputs
 
