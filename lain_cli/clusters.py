@@ -18,6 +18,7 @@ from typing import Any
 
 from lain_cli import docs, schema
 from lain_cli.errors import ConfigError, UsageError
+from lain_cli.findings import Finding
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -31,6 +32,18 @@ CLUSTER_SCHEMA = schema.Mapping(
                                 else f"not a valid namespace name: {v!r}",
                                 description="Namespace the apps are deployed to (-n overrides it)."),
         "registry": schema.Str(description="Image registry; images are <registry>/<appname>:<tag>."),
+        "pullRegistry": schema.Str(description="Where the cluster pulls the app's image from, when that is not "
+                                               "registry (a mirror inside the cluster); `deploy --build` still "
+                                               "pushes to registry."),
+        "hostAliases": schema.ListOf(item=schema.Mapping(fields={"ip": schema.Str(),
+                                                                 "hostnames": schema.ListOf(item=schema.Str())},
+                                                         required=("ip",)),
+                                     description="/etc/hosts entries of every pod on this cluster, before "
+                                                 "the app's own hostAliases."),
+        "ingressTLS": schema.Mapping(fields={"clusterIssuer": schema.Str(
+            description="cert-manager ClusterIssuer: every ingress without its own tls gets its annotation and a "
+                        "wildcard certificate of its domain (secret <domain-with-dashes>), as lain4 did.")},
+            description="TLS of the app's ingresses on this cluster."),
         "domain": schema.Str(description="Ingress hosts without a dot get .<domain>."),
         "ingressClass": schema.Str(description="IngressClass of ingresses."),
         "externalIngressClass": schema.Str(description="IngressClass of externalIngresses (default ingressClass)."),
@@ -72,6 +85,9 @@ class Cluster:
     docs_url: str = ""
     ingress_check_address: str = ""
     ingress_check_scheme: str = ""
+    pull_registry: str = ""  # where pods pull the app's image from; default registry (pushes go there)
+    host_aliases: list[dict[str, Any]] = field(default_factory=list)
+    tls_cluster_issuer: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the file it was read from, as shown to people
     values_lines: dict[tuple[str | int, ...], int | None] = field(default_factory=dict, repr=False,
@@ -81,6 +97,7 @@ class Cluster:
     context_source: str = ""
     namespace_source: str = ""
     notes: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()  # lain4 keys in the file, each deprecated for lain's key
 
     def kubectl_args(self) -> list[str]:
         """``--kubeconfig``/``--context``/``--namespace``, to go right after the kubectl binary."""
@@ -213,9 +230,15 @@ def find(name: str, app_root: Path | None = None) -> ClusterFile:
 
 def load(entry: ClusterFile) -> Cluster:
     """Read and validate a cluster file."""
+    from lain_cli import lain4
     from lain_cli import values as values_mod
 
     layer = values_mod.load_file(entry.path)
+    data, warnings, errors = lain4.translate_cluster(layer.name, layer.data, layer.lines)
+    if errors:
+        raise ConfigError(errors[0].message, file=errors[0].file, line=errors[0].line, key_path=errors[0].key,
+                          hint=f"the keys of a cluster file: {docs.see('clusters', _docs_url_of(data))}")
+    layer = values_mod.Layer(layer.name, data, layer.lines)
     problems: list[schema.Problem] = []
     schema.check_node(CLUSTER_SCHEMA, layer.data, (), problems)
     if problems:
@@ -253,9 +276,13 @@ def load(entry: ClusterFile) -> Cluster:
         docs_url=data.get("docsUrl") or "",
         ingress_check_address=(data.get("ingressCheck") or {}).get("address") or "",
         ingress_check_scheme=(data.get("ingressCheck") or {}).get("scheme") or "",
+        pull_registry=(data.get("pullRegistry") or "").rstrip("/"),
+        host_aliases=list(data.get("hostAliases") or []),
+        tls_cluster_issuer=(data.get("ingressTLS") or {}).get("clusterIssuer") or "",
         values=data.get("values") or {},
         source=layer.name,
         values_lines=values_lines,
+        warnings=tuple(warnings),
     )
 
 
@@ -325,6 +352,8 @@ def announce(cluster: Cluster) -> None:
     console.step(cluster.target_line())
     for note in cluster.notes:
         console.warn(note)
+    for warning in cluster.warnings:
+        console.warn(warning.render())
 
 
 def _check_name(name: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lain_cli import clusters, schema, values
+from lain_cli import clusters, lain4, schema, values
 from lain_cli.clusters import Cluster
 from lain_cli.errors import ConfigError, LainError, UsageError
 from lain_cli.findings import Finding
@@ -45,6 +45,7 @@ class AppContext:
     git_revision: str
     images: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # section -> name -> image
     warnings: tuple[Finding, ...] = ()  # what loading the values warned about (lain lint --json lists them)
+    pull_repository: str = ""  # where pods pull the image from (the cluster's pullRegistry), else image_repository
 
     def image_of(self, name: str) -> str:
         """The image a proc, job, cronjob or test runs (its imageTag lock or image applied)."""
@@ -71,10 +72,12 @@ class AppContext:
                 "ingressClass": cluster.ingress_class if cluster else "",
                 "externalIngressClass": cluster.external_ingress_class if cluster else "",
                 "registry": cluster.registry if cluster else "",
+                "hostAliases": list(cluster.host_aliases) if cluster else [],
+                "tlsClusterIssuer": cluster.tls_cluster_issuer if cluster else "",
             },
             "imageTag": self.image_tag,
             "images": {section: dict(self.images.get(section, {})) for section in schema.WORKLOAD_KINDS},
-            "initImages": init_images(self.values, self.images, self.image_repository),
+            "initImages": init_images(self.values, self.images, self.pull_repository or self.image_repository),
             "user": self.user,
             "gitRevision": self.git_revision,
             "valuesChecksum": self.values_checksum(),
@@ -94,9 +97,27 @@ def find_chart_dir() -> Path:
 
 
 def collect_layers(
+    chart_dir: Path,
+    cluster: Cluster | None,
+    values_files: Sequence[str],
+    sets: Sequence[str],
+    warnings: list[Finding] | None = None,
+) -> list[values.Layer]:
+    """Every layer in merge order (design.md §2), ``--set`` last, lain4's spellings rewritten
+    (their deprecation warnings appended to ``warnings``)."""
+    layers = _collect_layers(chart_dir, cluster, values_files, sets)
+    translated = []
+    for layer in layers:
+        data, lines, found = lain4.translate_values(layer.name, layer.data, layer.lines)
+        translated.append(values.Layer(layer.name, data, lines))
+        if warnings is not None:
+            warnings += found
+    return translated
+
+
+def _collect_layers(
     chart_dir: Path, cluster: Cluster | None, values_files: Sequence[str], sets: Sequence[str]
 ) -> list[values.Layer]:
-    """Every layer in merge order (design.md §2), ``--set`` last."""
     layers = [values.Layer("lain defaults", schema.lain_defaults())]
     if cluster is not None and cluster.values:
         layers.append(values.Layer(cluster.source, cluster.values, dict(cluster.values_lines)))
@@ -193,11 +214,14 @@ def load_app_context(
     chart_dir = find_chart_dir()
     app_root = chart_dir.parent
     cluster = _pick_cluster(opts, app_root, need_cluster)
-    if cluster is not None and (need_cluster if announce is None else announce):
+    announced = cluster is not None and (need_cluster if announce is None else announce)
+    if cluster is not None and announced:
         clusters.announce(cluster)
-    layers = collect_layers(chart_dir, cluster, opts.values_files, sets)
+    spelled: list[Finding] = []
+    layers = collect_layers(chart_dir, cluster, opts.values_files, sets, spelled)
     merged, warnings = merge_and_validate(layers)
-    for warning in warnings:
+    warnings = [*(cluster.warnings if cluster is not None else ()), *spelled, *warnings]
+    for warning in warnings[len(cluster.warnings) if cluster is not None and announced else 0:]:
         console.warn(warning.render())
 
     git = _GitFacts(app_root)
@@ -210,13 +234,15 @@ def load_app_context(
     appname = merged["appname"]
     registry = cluster.registry if cluster else ""
     repository = f"{registry}/{appname}" if registry else appname
+    pull_registry = (cluster.pull_registry or registry) if cluster else ""
+    pull_repository = f"{pull_registry}/{appname}" if pull_registry else appname
     procs: dict[str, str] = {}
     images: dict[str, dict[str, str]] = {}
     for section, kind in schema.WORKLOAD_KINDS.items():
         images[section] = {}
         for name, spec in (merged.get(section) or {}).items():
             procs[name] = kind
-            images[section][name] = _image_for(spec, repository, tag)
+            images[section][name] = _image_for(spec, pull_repository, tag)
     return AppContext(
         appname=appname,
         release_name=merged.get("releaseName") or appname,
@@ -233,6 +259,7 @@ def load_app_context(
         git_revision=git.revision,
         images=images,
         warnings=tuple(warnings),
+        pull_repository=pull_repository,
     )
 
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lain_cli import console, release
+from lain_cli import console, release, takeover
 from lain_cli.errors import EXIT_FAILED, EXIT_OK, LainError, OperationFailed, UsageError
+from lain_cli.labels import app_selector
 
 EXIT_INTERRUPTED = 130
 
@@ -290,7 +291,8 @@ def follow_rollout(ctx: Any, options: DeployOptions, notices: Notices, action: s
     console.step(f"tracking the rollout of {ctx.release_name} (timeout {options.timeout:g}s)")
     tracking_started = time.monotonic()
     try:
-        outcome = rollout.track(_cluster(ctx), ctx.release_name, timeout=options.timeout)
+        outcome = rollout.track(_cluster(ctx), ctx.release_name, timeout=options.timeout,
+                                selector=app_selector(ctx))
     except KeyboardInterrupt:
         console.warn(
             f"interrupted: release {ctx.release_name} is deployed, its rollout unconfirmed; "
@@ -381,7 +383,7 @@ def deploy(ctx: Any, options: DeployOptions) -> int:
     history = check_lock(ctx, release.read_history(cluster, ctx.release_name), options)
     previous = release.last_deployed(history)
     old_stamp = release.stamp_of(history, previous) if previous else None
-    values = ctx.chart_values()
+    values = takeover.chart_values(ctx)  # a lain4 release on the cluster keeps its selectors and names
     images = release.flat_images(values["lain"]["images"])
     plan = Plan("deploy", old_stamp.image if old_stamp else "", new_image, _tag_of(old_stamp.image) if old_stamp else "", started)
     notices = Notices(ctx, plan, options.journal)
@@ -567,7 +569,8 @@ def wait(
 
     cluster = _cluster(ctx)
     printer = rollout.ProgressPrinter(on_progress)
-    outcome = rollout.track(cluster, ctx.release_name, timeout=timeout, printer=printer)
+    outcome = rollout.track(cluster, ctx.release_name, timeout=timeout, printer=printer,
+                            selector=app_selector(ctx))
     if journal is not None:
         journal.action = "wait"
         kind = "ready" if outcome.ok else ("timed-out" if outcome.timed_out else "failed")

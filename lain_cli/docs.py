@@ -18,6 +18,7 @@ PAGES = {
     "status": "The green light: status, logs and x",
     "tracking": "How lain decides a rollout failed",
     "troubleshooting": "Troubleshooting",
+    "coming-from-lain4": "Coming from lain4",
     "coming-from-helm-kubectl": "Coming from helm and kubectl",
 }
 

@@ -274,8 +274,12 @@ def track(
     timeout: float,
     tolerances: Any = None,
     printer: ProgressPrinter | None = None,
+    selector: str | None = None,
 ) -> Outcome:
-    """Follow every workload of ``release`` until all are ready, one fails, or ``timeout``."""
+    """Follow every workload of ``release`` until all are ready, one fails, or ``timeout``.
+
+    ``selector`` (default: ``instance=<release>``) is lain_cli.labels.app_selector for an
+    app whose procs may keep lain4's selectors."""
     from lain_cli.watch import ReleaseWatch
 
     tracking = _tracking()
@@ -283,7 +287,8 @@ def track(
     printer = printer or ProgressPrinter()
     started = time.monotonic()
     deadline = started + timeout
-    with ReleaseWatch(cluster, release_selector(release), kinds=TRACKED_KINDS, with_events=True) as watch:
+    with ReleaseWatch(cluster, selector or release_selector(release), kinds=TRACKED_KINDS,
+                      with_events=True) as watch:
         while True:
             since = watch.generation
             snapshot = snapshot_of(watch)

@@ -20,12 +20,12 @@ def diff(opts: GlobalOptions, sets: tuple[str, ...]) -> int:
     Example:
       lain diff && echo "nothing to deploy"
     """
-    from lain_cli import chart, console, release
+    from lain_cli import chart, console, release, takeover
     from lain_cli import diff as differ
     from lain_cli.context import load_app_context
 
     ctx = load_app_context(opts, sets=sets, placeholder_tag=True)
-    rendered = differ.parse_objects(chart.render_app(ctx))
+    rendered = differ.parse_objects(chart.render_app(ctx, values=takeover.chart_values(ctx)))
     history = release.read_history(ctx.cluster, ctx.release_name)
     deployed = []
     if history:
