@@ -142,7 +142,21 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module = importlib.import_module(f"lain_cli.commands.{entry[0]}")
-        return getattr(module, entry[1])
+        command: click.Command = getattr(module, entry[1])
+        for each in [command, *(getattr(command, "commands", {}) or {}).values()]:
+            each.epilog = each.epilog or self._global_options_hint(each, ctx)
+        return command
+
+    def _global_options_hint(self, command: click.Command, ctx: click.Context) -> str:
+        """Which global options also work after this command (those it does not define itself)."""
+        own = _option_table(command.get_params(ctx))
+        names = []
+        for param in self.params:
+            if isinstance(param, click.Option) and not param.is_eager:
+                kept = [o for o in (*param.opts, *param.secondary_opts) if o not in own]
+                if kept:
+                    names.append("/".join(kept))
+        return f"Global options work here too, before or after the command: {', '.join(names)} (see lain --help)."
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]

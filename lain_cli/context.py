@@ -220,9 +220,10 @@ def load_app_context(
     spelled: list[Finding] = []
     layers = collect_layers(chart_dir, cluster, opts.values_files, sets, spelled)
     merged, warnings = merge_and_validate(layers)
-    warnings = [*(cluster.warnings if cluster is not None else ()), *spelled, *warnings]
-    for warning in warnings[len(cluster.warnings) if cluster is not None and announced else 0:]:
+    from_cluster = list(cluster.warnings) if cluster is not None else []
+    for warning in [*([] if announced else from_cluster), *spelled, *warnings]:  # announce() said the cluster's
         console.warn(warning.render())
+    warnings = [*from_cluster, *spelled, *warnings]
 
     git = _GitFacts(app_root)
     tag = _image_tag(image_tag, merged, git, app_root, required=need_image, placeholder=placeholder_tag)

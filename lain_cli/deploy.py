@@ -380,10 +380,11 @@ def deploy(ctx: Any, options: DeployOptions) -> int:
                 hint=f"set `registry:` in the cluster file {cluster.source or cluster.name}",
             )
         build.build_and_push(ctx.chart_dir.parent, new_image, ctx.values.get("build") or {})
+    live = takeover.prefetch(ctx)  # read alongside helm history: a lain4 release keeps its selectors, names
     history = check_lock(ctx, release.read_history(cluster, ctx.release_name), options)
     previous = release.last_deployed(history)
     old_stamp = release.stamp_of(history, previous) if previous else None
-    values = takeover.chart_values(ctx)  # a lain4 release on the cluster keeps its selectors and names
+    values = takeover.chart_values(ctx, live)
     images = release.flat_images(values["lain"]["images"])
     plan = Plan("deploy", old_stamp.image if old_stamp else "", new_image, _tag_of(old_stamp.image) if old_stamp else "", started)
     notices = Notices(ctx, plan, options.journal)

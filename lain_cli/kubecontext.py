@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,15 +37,37 @@ def kubeconfig_files(explicit: str | None) -> list[Path]:
     return [Path.home() / ".kube" / "config"]
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _parse(text: str) -> dict[str, Any]:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+# kubectl writes the key at the start of a line, its value plain or quoted
+_CURRENT = re.compile(r"""^current-context:[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s#"'][^\s#]*))?[ \t]*(?:#.*)?$""",
+                      re.M)
+
+
+def current_context_of(text: str) -> str | None:
+    """A kubeconfig's current-context, read without a YAML parser when it is written the way
+    kubectl writes it (the common case: every command asks)."""
+    match = _CURRENT.search(text)
+    if match:
+        return next((g for g in match.groups() if g), None)
+    value = _parse(text).get("current-context")
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)
@@ -52,8 +75,17 @@ class KubeconfigView:
     """What lain needs from the kubeconfig: its current context and the contexts it knows."""
 
     current: str | None
-    contexts: frozenset[str]
     files: tuple[Path, ...]
+
+    @property
+    def contexts(self) -> frozenset[str]:
+        """The context names of every file (parsed only when asked)."""
+        names: set[str] = set()
+        for path in self.files:
+            for entry in _parse(_read(path)).get("contexts") or []:
+                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                    names.add(entry["name"])
+        return frozenset(names)
 
     @property
     def where(self) -> str:
@@ -66,15 +98,11 @@ def read_kubeconfig(explicit: str | None) -> KubeconfigView:
     """The merged view kubectl has: the first file setting current-context wins, contexts add up."""
     files = kubeconfig_files(explicit)
     current: str | None = None
-    names: set[str] = set()
     for path in files:
-        data = _load(path)
-        if current is None and isinstance(data.get("current-context"), str) and data["current-context"]:
-            current = data["current-context"]
-        for entry in data.get("contexts") or []:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                names.add(entry["name"])
-    return KubeconfigView(current, frozenset(names), tuple(files))
+        current = current_context_of(_read(path))
+        if current:
+            break
+    return KubeconfigView(current, tuple(files))
 
 
 def pins_file() -> Path:
@@ -142,7 +170,10 @@ def choose(
     if pin_ is None:
         return ContextChoice(None, view.current or "", FROM_KUBECONFIG)
     warnings = []
-    if view.contexts and pin_ not in view.contexts:
+    if view.current == pin_:
+        return ContextChoice(pin_, pin_, FROM_PIN)
+    known = view.contexts
+    if known and pin_ not in known:
         warnings.append(
             f"context {pin_}, pinned by `lain use {cluster_name}`, is not in {view.where}; "
             f"run `lain use {cluster_name}` again, or set context: in its cluster file"

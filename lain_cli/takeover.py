@@ -22,6 +22,7 @@ gives the path to lain's own labels (a planned re-create).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,8 +57,8 @@ class Adoption:
             block["podSelector"] = self.pod_selector
         return block
 
-    def summary(self, release: str) -> str:
-        """One line: what this deploy keeps of lain4's release."""
+    def summary(self, release: str, would: bool = False) -> str:
+        """One line: what this deploy keeps (``would``: would keep) of lain4's release."""
         parts = []
         if self.selectors:
             procs = ", ".join(sorted(self.selectors))
@@ -68,7 +69,8 @@ class Adoption:
             parts.append(f"Service port{'s' if len(ports) > 1 else ''} {', '.join(map(str, ports))}")
         if self.names:
             parts.append(f"the names of {', '.join(sorted(self.names.values()))}")
-        return f"taking over lain4's release {release} in place: " + "; ".join(parts)
+        lead = "lain deploy would take over" if would else "taking over"
+        return f"{lead} lain4's release {release} in place: " + "; ".join(parts)
 
 
 def lain4_selector(appname: str, release: str, proc: str) -> dict[str, str]:
@@ -161,17 +163,45 @@ def read_live(ctx: Any) -> list[dict[str, Any]]:
     return [obj for obj in listing.get("items") or [] if isinstance(obj, Mapping)]
 
 
-def chart_values(ctx: Any) -> dict[str, Any]:
-    """``ctx.chart_values()`` for a deploy: with the ``lain.adopt`` block when the release on the
-    cluster is lain4's, said once on the terminal."""
+class LiveRead:
+    """:func:`read_live` in a thread, so a deploy reads the cluster while it reads helm's history."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._objects: list[dict[str, Any]] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(ctx,), name="lain-takeover-read", daemon=True)
+        self._thread.start()
+
+    def _run(self, ctx: Any) -> None:
+        try:
+            self._objects = read_live(ctx)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> list[dict[str, Any]]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._objects
+
+
+def prefetch(ctx: Any) -> LiveRead:
+    """Start reading the release's live objects; :func:`chart_values` takes the result."""
+    return LiveRead(ctx)
+
+
+def chart_values(ctx: Any, live: LiveRead | None = None, *, preview: bool = False) -> dict[str, Any]:
+    """``ctx.chart_values()`` for a deploy (``preview``: for lain diff): with the ``lain.adopt``
+    block when the release on the cluster is lain4's, said once on the terminal.  ``live``:
+    a :func:`prefetch` started earlier, else the cluster is read now."""
     from lain_cli import console, docs
 
     values = ctx.chart_values()
-    live = read_live(ctx)
+    live_objects = live.result() if live is not None else read_live(ctx)
     adoption = plan_adoption(ctx.values, appname=ctx.appname, release=ctx.release_name,
-                             domain=getattr(ctx.cluster, "domain", "") or "", live=live)
+                             domain=getattr(ctx.cluster, "domain", "") or "", live=live_objects)
     if adoption:
-        console.step(adoption.summary(ctx.release_name))
+        console.step(adoption.summary(ctx.release_name, would=preview))
         console.info(f"nothing is re-created; moving to lain's own labels: "
                      f"{docs.see('coming-from-lain4', getattr(ctx.cluster, 'docs_url', ''))}")
         values["lain"]["adopt"] = adoption.values()

@@ -169,3 +169,14 @@ def test_overrides_reach_kubectl_and_helm_arguments(app: Path) -> None:
     assert cluster.helm_args() == ["--kube-context", "kind-other", "--namespace", "staging"]
     assert cluster.target_line() == ("cluster test · context kind-other (--kube-context) · "
                                      "namespace staging (-n)")
+
+
+def test_every_command_help_says_which_global_options_work_after_it() -> None:
+    import subprocess
+    import sys
+
+    logs = subprocess.run([sys.executable, "-m", "lain_cli", "logs", "--help"], capture_output=True, text=True)
+    text = " ".join(logs.stdout.split())
+    assert "Global options work here too, before or after the command: --values, --cluster, -n/--namespace" in text
+    deploy = subprocess.run([sys.executable, "-m", "lain_cli", "deploy", "--help"], capture_output=True, text=True)
+    assert "-f/--values, --cluster" in " ".join(deploy.stdout.split())

@@ -116,3 +116,19 @@ def test_use_json_names_the_pinned_context(setup: Path, capsys: pytest.CaptureFi
     assert code == 0
     assert json.loads(out)["context"] == "kind-a"
     assert json.loads(out)["contextSource"] == "pinned by lain use"
+
+
+@pytest.mark.parametrize(("text", "current"), [
+    ("apiVersion: v1\ncurrent-context: kind-a\nkind: Config\n", "kind-a"),
+    ("current-context: 'admin@prod'  # the team's\n", "admin@prod"),
+    ('current-context: "a b"\n', "a b"),
+    ('current-context: ""\n', None),
+    ("current-context:\n", None),
+    ("preferences: {}\n", None),
+    # not the way kubectl writes it: parsed as YAML (or JSON) instead
+    ('{"apiVersion": "v1", "current-context": "json-ctx"}', "json-ctx"),
+    ("{current-context: flow-ctx, contexts: []}\n", "flow-ctx"),
+    ("contexts:\n- name: x\n  current-context: not-top-level\n", None),
+])
+def test_current_context_of(text: str, current: str | None) -> None:
+    assert kubecontext.current_context_of(text) == current

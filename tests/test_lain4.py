@@ -274,3 +274,8 @@ def test_the_chart_renders_an_adoption_plan(tmp_path: Path, monkeypatch: pytest.
         == "web"
     assert ("Ingress", "dummy-web-dummy") in plain
     assert plain[("Service", "dummy-web")]["spec"]["ports"][0]["port"] == 5000
+
+
+def test_diff_says_what_a_deploy_would_take_over() -> None:
+    plan = takeover.plan_adoption(VALUES, appname="dummy", release="dummy", domain="example.com", live=LAIN4_LIVE)
+    assert plan.summary("dummy", would=True).startswith("lain deploy would take over lain4's release dummy in place")

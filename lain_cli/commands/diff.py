@@ -25,7 +25,7 @@ def diff(opts: GlobalOptions, sets: tuple[str, ...]) -> int:
     from lain_cli.context import load_app_context
 
     ctx = load_app_context(opts, sets=sets, placeholder_tag=True)
-    rendered = differ.parse_objects(chart.render_app(ctx, values=takeover.chart_values(ctx)))
+    rendered = differ.parse_objects(chart.render_app(ctx, values=takeover.chart_values(ctx, preview=True)))
     history = release.read_history(ctx.cluster, ctx.release_name)
     deployed = []
     if history:
