@@ -31,6 +31,7 @@ from lain_cli.labels import INSTANCE, NAME
 
 Obj = Mapping[str, Any]
 RELEASE_ANNOTATION = "meta.helm.sh/release-name"  # helm 3+ sets it on every object of a release
+LAIN4_CHART_LABEL = "helm.sh/chart"  # lain4's chart set it to the release name on every object
 LIVE_KINDS = "deployments,statefulsets,services,ingresses"
 
 
@@ -95,11 +96,14 @@ def _meta(obj: Obj) -> Mapping[str, Any]:
 
 
 def _of_release(objects: Sequence[Obj], release: str) -> dict[tuple[str, str], Obj]:
-    """(kind, name) -> object, for the objects helm manages as part of ``release``."""
+    """(kind, name) -> object, for the objects helm manages as part of ``release``: helm's
+    annotation, or lain4's own ``helm.sh/chart: <release>`` label (helm before 3.2 set no
+    annotation)."""
     found = {}
     for obj in objects:
         annotations = _meta(obj).get("annotations") or {}
-        if annotations.get(RELEASE_ANNOTATION) == release:
+        chart_label = (_meta(obj).get("labels") or {}).get(LAIN4_CHART_LABEL)
+        if annotations.get(RELEASE_ANNOTATION) == release or chart_label == release:
             found[(str(obj.get("kind")), str(_meta(obj).get("name")))] = obj
     return found
 

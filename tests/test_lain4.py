@@ -202,6 +202,13 @@ def test_plan_keeps_lain4s_selectors_ports_service_names_and_object_names() -> N
     assert plan.summary("dummy").startswith("taking over lain4's release dummy in place: db, web keep")
 
 
+def test_objects_of_an_old_helm_are_known_by_lain4s_chart_label() -> None:
+    old = [{"kind": "Deployment", "metadata": {"name": "dummy-web", "labels": {"helm.sh/chart": "dummy"}},
+            "spec": LAIN4_LIVE[0]["spec"]}]
+    plan = takeover.plan_adoption(VALUES, appname="dummy", release="dummy", domain="example.com", live=old)
+    assert set(plan.selectors) == {"web"}
+
+
 def test_a_release_lain_deployed_needs_no_plan() -> None:
     ours = [live("Deployment", "dummy-web", {"selector": {"matchLabels": {
         "app.kubernetes.io/name": "dummy", "app.kubernetes.io/instance": "dummy",
