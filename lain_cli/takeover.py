@@ -173,7 +173,8 @@ class LiveRead:
     def __init__(self, ctx: Any) -> None:
         self._objects: list[dict[str, Any]] = []
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(ctx,), name="lain-takeover-read", daemon=True)
+        # not a daemon: a deploy that stops early still waits for its kubectl, never orphans it
+        self._thread = threading.Thread(target=self._run, args=(ctx,), name="lain-takeover-read")
         self._thread.start()
 
     def _run(self, ctx: Any) -> None:
