@@ -35,7 +35,7 @@ class AppContext:
     release_name: str
     cluster: Cluster | None
     namespace: str
-    image_repository: str
+    image_repository: str  # <registry>/<appname>: where `deploy --build` pushes
     image_tag: str
     values: dict[str, Any]
     value_files: tuple[str, ...]
@@ -214,9 +214,10 @@ def load_app_context(
     chart_dir = find_chart_dir()
     app_root = chart_dir.parent
     cluster = _pick_cluster(opts, app_root, need_cluster)
-    announced = cluster is not None and (need_cluster if announce is None else announce)
-    if cluster is not None and announced:
+    announced = False
+    if cluster is not None and (need_cluster if announce is None else announce):
         clusters.announce(cluster)
+        announced = True
     spelled: list[Finding] = []
     layers = collect_layers(chart_dir, cluster, opts.values_files, sets, spelled)
     merged, warnings = merge_and_validate(layers)

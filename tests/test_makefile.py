@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,10 @@ def dry_run(tmp_path: Path, target: str) -> list[str]:
     (clone / "tools").mkdir(parents=True)
     for name in ("Makefile", "pyproject.toml", "tools/install_binaries.py"):
         shutil.copy(REPO / name, clone / name)
-    result = subprocess.run(["make", "-n", target], cwd=clone, capture_output=True, text=True, timeout=30)
+    # as typed at a shell, not as a sub-make of `make test` (which would print "Entering directory")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    result = subprocess.run(["make", "--no-print-directory", "-n", target], cwd=clone, env=env,
+                            capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
