@@ -1,4 +1,5 @@
-# lain's developer entry points.  `make setup` then `make test` is all a newcomer needs.
+# lain's developer entry points.  On a fresh clone `make test` or `make demo` alone is enough:
+# each first runs the setup it needs (the .venv, the pinned helm and kubectl).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,14 @@ PYTEST_WORKERS ?= 2
 
 setup: $(VENV)/.installed
 	$(BIN)/python tools/install_binaries.py --venv $(VENV) --default-major $(HELM_MAJOR)
+	touch $(VENV)/.tools
 	@$(BIN)/helm version --short && $(BIN)/kubectl version --client | head -1
+
+# What test, demo and bench need besides the .venv: the pinned helm/kubectl pairs, installed once
+# (`make setup` reinstalls, relinks the default pair and re-stamps).
+$(VENV)/.tools: $(VENV)/.installed tools/install_binaries.py
+	$(BIN)/python tools/install_binaries.py --venv $(VENV) --default-major $(HELM_MAJOR)
+	touch $@
 
 # The real Kubernetes control plane for the e2e tests (kube-apiserver, controller-manager,
 # scheduler, etcd, kwok, kwokctl), built with Go from the pinned modules in tools/k8s/
@@ -33,31 +41,31 @@ $(VENV)/.installed: pyproject.toml
 with_helm = PATH="$(CURDIR)/$(VENV)/tools/helm$(1):$(CURDIR)/$(BIN):$$PATH" LAIN_TEST_HELM_MAJOR=$(1) \
 	LAIN_HELM="$(CURDIR)/$(VENV)/tools/helm$(1)/helm" LAIN_KUBECTL="$(CURDIR)/$(VENV)/tools/helm$(1)/kubectl"
 
-test: lint
+test: lint $(VENV)/.tools
 	$(call with_helm,3) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 	$(call with_helm,4) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m e2e
 
-test-unit:
+test-unit: $(VENV)/.tools
 	$(BIN)/python -m pytest -q -m 'not e2e'
 
-test-e2e:
+test-e2e: $(VENV)/.tools
 	$(call with_helm,$(HELM_MAJOR)) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m e2e
 
-lint:
+lint: $(VENV)/.installed
 	$(BIN)/ruff check lain_cli tests bench tools
 	$(BIN)/mypy
 
-bench:
+bench: $(VENV)/.tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
 
 # lain deploys examples/dummy to tests/kubesim, a simulated cluster started for the demo
 # and stopped after it: deploy, status, a second deploy, history, rollback.
 # CLUSTER=kwok: the same on the real control plane (`make k8s` first).
 CLUSTER ?= kubesim
-demo:
+demo: $(VENV)/.tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/demo.py --cluster $(CLUSTER)
 
-docs:
+docs: $(VENV)/.installed
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 clean:

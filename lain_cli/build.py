@@ -51,17 +51,18 @@ def dockerfile_text(build: Mapping[str, Any]) -> str:
         )
     env = build.get("env") or {}
     prepare = build.get("prepare") or {}
-    lines = [f"FROM {base} AS prepare", f"WORKDIR {WORKDIR}"]
+    workdir = build.get("workingDir") or WORKDIR
+    lines = [f"FROM {base} AS prepare", f"WORKDIR {workdir}"]
     env_lines = [f"ENV {k}={json.dumps(str(v))}" for k, v in env.items()]
     lines += env_lines
-    lines.append(f"COPY . {WORKDIR}")
+    lines.append(f"COPY . {workdir}")
     prepare_script = _script_lines(prepare.get("script"))
     if prepare_script:
         lines.append(_run_instruction(prepare_script))
     keep = [str(k).strip("/") for k in prepare.get("keep") or [] if str(k).strip("/")]
     prune = ["find . -mindepth 1 -maxdepth 1"] + [f"! -name {json.dumps(k)}" for k in keep]
     lines.append(_run_instruction([" ".join([*prune, "-exec rm -rf {} +"])]))
-    lines += ["", "FROM prepare", f"WORKDIR {WORKDIR}", *env_lines, f"COPY . {WORKDIR}"]
+    lines += ["", "FROM prepare", f"WORKDIR {workdir}", *env_lines, f"COPY . {workdir}"]
     script = _script_lines(build.get("script"))
     if script:
         lines.append(_run_instruction(script))

@@ -122,11 +122,13 @@ def staged_chart(release: str, image_tag: str, values: Mapping[str, Any]) -> Ite
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def render_app(ctx: AppContext, *, kube_version: str | None = None) -> str:
-    """``helm template`` output of an AppContext's release, exactly as deploy renders it."""
+def render_app(ctx: AppContext, *, kube_version: str | None = None,
+               values: Mapping[str, Any] | None = None) -> str:
+    """``helm template`` output of an AppContext's release, exactly as deploy renders it
+    (``values``: chart values other than ``ctx.chart_values()``, e.g. a takeover's)."""
     from lain_cli import helm
 
-    with staged_chart(ctx.release_name, ctx.image_tag, ctx.chart_values()) as chart_dir:
+    with staged_chart(ctx.release_name, ctx.image_tag, values or ctx.chart_values()) as chart_dir:
         return helm.render(chart_dir, ctx.release_name, namespace=ctx.namespace, kube_version=kube_version)
 
 

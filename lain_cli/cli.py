@@ -45,13 +45,90 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    """Options given before the command, shared by every command."""
+    """Options shared by every command, given before or after the command name."""
 
     values_files: tuple[str, ...] = ()
     cluster: str | None = None
     verbose: bool = False
     json: bool = False
     color: bool | None = None
+    namespace: str | None = None
+    kube_context: str | None = None
+
+
+def _option_table(params: list[click.Parameter]) -> dict[str, bool]:
+    """Every option string of ``params`` -> whether it takes a value (eager ones left out)."""
+    table: dict[str, bool] = {}
+    for param in params:
+        if isinstance(param, click.Option) and not param.is_eager:
+            takes_value = not param.is_flag and not param.count
+            for name in (*param.opts, *param.secondary_opts):
+                table[name] = takes_value
+    return table
+
+
+def _own_options(command: click.Command, ctx: click.Context) -> dict[str, bool]:
+    """The options a command (and, for a group such as ``env``, its subcommands) defines itself."""
+    table = _option_table(command.get_params(ctx))
+    table.update({"-h": False, "--help": False})
+    if isinstance(command, click.Group):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None:
+                table.update(_own_options(sub, ctx))
+    return table
+
+
+def _split_option(token: str) -> tuple[str, bool]:
+    """(option name, whether its value is attached): ``--values=x`` and ``-fx`` carry theirs."""
+    if token.startswith("--"):
+        name, eq, _ = token.partition("=")
+        return name, bool(eq)
+    return token[:2], len(token) > 2
+
+
+def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """``args`` with the global options found after the command name moved before it.
+
+    ``lain deploy --cluster prod -f x.yaml --json`` becomes ``lain --cluster prod
+    -f x.yaml --json deploy``, as kubectl takes its global flags anywhere.  An
+    option the command defines itself keeps its meaning there (``lain logs -f``
+    follows, as ``kubectl logs -f`` does), and nothing after ``--`` is touched.
+    """
+    globals_ = _option_table(group.params)
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--" or not token.startswith("-") or token == "-":
+            break
+        name, attached = _split_option(token)
+        index += 2 if globals_.get(name) and not attached else 1
+    if index >= len(args) or args[index] == "--":
+        return args
+    command = group.get_command(ctx, args[index])
+    if command is None:
+        return args
+    own = _own_options(command, ctx)
+    moved: list[str] = []
+    kept: list[str] = []
+    rest = args[index + 1 :]
+    position = 0
+    while position < len(rest):
+        token = rest[position]
+        if token == "--":
+            kept += rest[position:]
+            break
+        if not token.startswith("-") or token == "-":
+            kept.append(token)
+            position += 1
+            continue
+        name, attached = _split_option(token)
+        # the command's own option wins; an option neither knows is left for click to name
+        table, target = (globals_, moved) if name in globals_ and name not in own else (own, kept)
+        width = 2 if table.get(name) and not attached else 1
+        target += rest[position : position + width]
+        position += width
+    return [*args[:index], *moved, args[index], *kept]
 
 
 class LazyGroup(click.Group):
@@ -65,12 +142,29 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module = importlib.import_module(f"lain_cli.commands.{entry[0]}")
-        return getattr(module, entry[1])
+        command: click.Command = getattr(module, entry[1])
+        for each in [command, *(getattr(command, "commands", {}) or {}).values()]:
+            each.epilog = each.epilog or self._global_options_hint(each, ctx)
+        return command
+
+    def _global_options_hint(self, command: click.Command, ctx: click.Context) -> str:
+        """Which global options also work after this command (those it does not define itself)."""
+        own = _option_table(command.get_params(ctx))
+        names = []
+        for param in self.params:
+            if isinstance(param, click.Option) and not param.is_eager:
+                kept = [o for o in (*param.opts, *param.secondary_opts) if o not in own]
+                if kept:
+                    names.append("/".join(kept))
+        return f"Global options work here too, before or after the command: {', '.join(names)} (see lain --help)."
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, ctx, list(args)))
 
     def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
         name = args[0] if args else ""
@@ -86,7 +180,8 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Run `lain COMMAND --help` for a command's options and examples.",
+    epilog="Global options work before or after the command (lain deploy --cluster prod --json). "
+    "Run `lain COMMAND --help` for a command's options and examples.",
 )
 @click.option(
     "-f",
@@ -98,6 +193,8 @@ class LazyGroup(click.Group):
     "(repeatable, in order). Overriding appname here makes a separate app.",
 )
 @click.option("--cluster", metavar="NAME", help="Cluster to act on (default: the one chosen by `lain use`).")
+@click.option("-n", "--namespace", metavar="NS", help="Namespace for this command, instead of the cluster file's.")
+@click.option("--kube-context", metavar="NAME", help="Kube context for this command, instead of the cluster's.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every helm/kubectl command and its timing.")
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable output where a command has it.")
 @click.option("--no-color", is_flag=True, help="Plain output without colors (also: NO_COLOR=1).")
@@ -107,6 +204,8 @@ def cli(
     ctx: click.Context,
     values_files: tuple[str, ...],
     cluster: str | None,
+    namespace: str | None,
+    kube_context: str | None,
     verbose: bool,
     json_output: bool,
     no_color: bool,
@@ -130,6 +229,8 @@ def cli(
         verbose=verbose,
         json=json_output,
         color=False if no_color else None,
+        namespace=namespace,
+        kube_context=kube_context,
     )
 
 

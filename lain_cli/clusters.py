@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lain_cli import schema
+from lain_cli import docs, schema
 from lain_cli.errors import ConfigError, UsageError
+from lain_cli.findings import Finding
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -25,11 +26,24 @@ CLUSTER_SCHEMA = schema.Mapping(
     fields={
         "kubeconfig": schema.Str(description="kubeconfig file; else $KUBECONFIG / ~/.kube/config. "
                                              "~ is expanded, relative paths are relative to the cluster file."),
-        "context": schema.Str(description="kube context; else the kubeconfig's current one."),
+        "context": schema.Str(description="kube context; else the kubeconfig's current one when "
+                                          "`lain use` ran (pinned), else kubectl's current one."),
         "namespace": schema.Str(check=lambda v: None if schema.RFC1123_LABEL.match(v) and len(v) <= 63
                                 else f"not a valid namespace name: {v!r}",
-                                description="Namespace the apps are deployed to."),
+                                description="Namespace the apps are deployed to (-n overrides it)."),
         "registry": schema.Str(description="Image registry; images are <registry>/<appname>:<tag>."),
+        "pullRegistry": schema.Str(description="Where the cluster pulls the app's image from, when that is not "
+                                               "registry (a mirror inside the cluster); `deploy --build` still "
+                                               "pushes to registry."),
+        "hostAliases": schema.ListOf(item=schema.Mapping(fields={"ip": schema.Str(),
+                                                                 "hostnames": schema.ListOf(item=schema.Str())},
+                                                         required=("ip",)),
+                                     description="/etc/hosts entries of every pod on this cluster, before "
+                                                 "the app's own hostAliases."),
+        "ingressTLS": schema.Mapping(fields={"clusterIssuer": schema.Str(
+            description="cert-manager ClusterIssuer: every ingress without its own tls gets its annotation and a "
+                        "wildcard certificate of its domain (secret <domain-with-dashes>), as lain4 did.")},
+            description="TLS of the app's ingresses on this cluster."),
         "domain": schema.Str(description="Ingress hosts without a dot get .<domain>."),
         "ingressClass": schema.Str(description="IngressClass of ingresses."),
         "externalIngressClass": schema.Str(description="IngressClass of externalIngresses (default ingressClass)."),
@@ -39,6 +53,9 @@ CLUSTER_SCHEMA = schema.Mapping(
                                    description="Message format."),
         }, required=("url",), description="Where deploy notices go."),
         "logLink": schema.Str(description="Log search link; {appname} is replaced."),
+        "docsUrl": schema.Str(check=lambda v: None if re.match(r"https?://", v) else f"expected an http(s) URL, got {v!r}",
+                              description="Where lain's hints link the documentation (a team's own copy); "
+                                          "default: the published docs."),
         "ingressCheck": schema.Mapping(fields={
             "address": schema.Str(
                 check=lambda v: None if re.fullmatch(r"[^\s:/]+:\d{1,5}", v) else f"expected HOST:PORT, got {v!r}",
@@ -65,12 +82,22 @@ class Cluster:
     external_ingress_class: str = ""
     webhook: dict[str, Any] | None = None
     log_link: str = ""
+    docs_url: str = ""
     ingress_check_address: str = ""
     ingress_check_scheme: str = ""
+    pull_registry: str = ""  # where pods pull the app's image from; default registry (pushes go there)
+    host_aliases: list[dict[str, Any]] = field(default_factory=list)
+    tls_cluster_issuer: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the file it was read from, as shown to people
     values_lines: dict[tuple[str | int, ...], int | None] = field(default_factory=dict, repr=False,
                                                                   compare=False)
+    # Set by resolve() for a command: where context and namespace came from, what to warn about.
+    shown_context: str = ""
+    context_source: str = ""
+    namespace_source: str = ""
+    notes: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()  # lain4 keys in the file, each deprecated for lain's key
 
     def kubectl_args(self) -> list[str]:
         """``--kubeconfig``/``--context``/``--namespace``, to go right after the kubectl binary."""
@@ -92,6 +119,23 @@ class Cluster:
 
     def log_url(self, appname: str) -> str:
         return self.log_link.replace("{appname}", appname)
+
+    def target_line(self) -> str:
+        """``cluster prod · context admin@prod · namespace web``, with where each came from
+        when it is not the cluster file: the first line of every command that talks to it."""
+        from lain_cli import kubecontext
+
+        context = self.shown_context or self.context or ""
+        if not context:
+            context_text = "context none (the kubeconfig has no current context)"
+        elif self.context_source and self.context_source != kubecontext.FROM_FILE:
+            context_text = f"context {context} ({self.context_source})"
+        else:
+            context_text = f"context {context}"
+        namespace_text = f"namespace {self.namespace}"
+        if self.namespace_source:
+            namespace_text += f" ({self.namespace_source})"
+        return f"cluster {self.name} · {context_text} · {namespace_text}"
 
 
 @dataclass(frozen=True)
@@ -186,9 +230,15 @@ def find(name: str, app_root: Path | None = None) -> ClusterFile:
 
 def load(entry: ClusterFile) -> Cluster:
     """Read and validate a cluster file."""
+    from lain_cli import lain4
     from lain_cli import values as values_mod
 
     layer = values_mod.load_file(entry.path)
+    data, warnings, errors = lain4.translate_cluster(layer.name, layer.data, layer.lines)
+    if errors:
+        raise ConfigError(errors[0].message, file=errors[0].file, line=errors[0].line, key_path=errors[0].key,
+                          hint=f"the keys of a cluster file: {docs.see('clusters', _docs_url_of(data))}")
+    layer = values_mod.Layer(layer.name, data, layer.lines)
     problems: list[schema.Problem] = []
     schema.check_node(CLUSTER_SCHEMA, layer.data, (), problems)
     if problems:
@@ -200,7 +250,7 @@ def load(entry: ClusterFile) -> Cluster:
             line=line,
             key_path=schema.format_path(first.path),
             details=[f"{schema.format_path(p.path)}: {p.message}" for p in problems[1:10]],
-            hint="see docs/clusters.rst for the keys of a cluster file",
+            hint=f"the keys of a cluster file: {docs.see('clusters', _docs_url_of(layer.data))}",
         )
     data = layer.data
     kubeconfig = data.get("kubeconfig")
@@ -223,12 +273,23 @@ def load(entry: ClusterFile) -> Cluster:
         external_ingress_class=data.get("externalIngressClass") or "",
         webhook=data.get("webhook"),
         log_link=data.get("logLink") or "",
+        docs_url=data.get("docsUrl") or "",
         ingress_check_address=(data.get("ingressCheck") or {}).get("address") or "",
         ingress_check_scheme=(data.get("ingressCheck") or {}).get("scheme") or "",
+        pull_registry=(data.get("pullRegistry") or "").rstrip("/"),
+        host_aliases=list(data.get("hostAliases") or []),
+        tls_cluster_issuer=(data.get("ingressTLS") or {}).get("clusterIssuer") or "",
         values=data.get("values") or {},
         source=layer.name,
         values_lines=values_lines,
+        warnings=tuple(warnings),
     )
+
+
+def _docs_url_of(data: Any) -> str:
+    """The docsUrl of a cluster file that may be invalid otherwise ("" when it has none)."""
+    url = data.get("docsUrl") if isinstance(data, dict) else None
+    return url if isinstance(url, str) and re.match(r"https?://", url) else ""
 
 
 def _parent_line(lines: dict[tuple[str | int, ...], int | None], path: tuple[str | int, ...]) -> int | None:
@@ -238,8 +299,23 @@ def _parent_line(lines: dict[tuple[str | int, ...], int | None], path: tuple[str
     return None
 
 
-def resolve(name: str | None = None, app_root: Path | None = None) -> Cluster:
-    """The cluster to act on: ``name`` (``--cluster``), else ``$LAIN_CLUSTER``, else ``lain use``'s choice."""
+def resolve(
+    name: str | None = None,
+    app_root: Path | None = None,
+    *,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+) -> Cluster:
+    """The cluster to act on: ``name`` (``--cluster``), else ``$LAIN_CLUSTER``, else ``lain use``'s choice.
+
+    ``namespace`` (``-n``) and ``kube_context`` (``--kube-context``) override the
+    cluster file for this command; without either, the context is the file's,
+    else the one ``lain use`` pinned, else kubectl's current one.
+    """
+    from dataclasses import replace
+
+    from lain_cli import kubecontext
+
     if not name:
         name, _ = selected_name()
     if not name:
@@ -247,7 +323,37 @@ def resolve(name: str | None = None, app_root: Path | None = None) -> Cluster:
         listing = f" (known: {', '.join(known)})" if known else ""
         raise UsageError("no cluster selected", hint=f"run lain use <cluster>{listing}, or pass --cluster NAME")
     _check_name(name)
-    return load(find(name, app_root))
+    cluster = load(find(name, app_root))
+    choice = kubecontext.choose(cluster.name, cluster.context, cluster.kubeconfig, kube_context)
+    cluster = replace(
+        cluster,
+        context=choice.passed,
+        shown_context=choice.shown,
+        context_source=choice.source,
+        notes=(*cluster.notes, *choice.warnings),
+    )
+    if namespace:
+        cluster = replace(cluster, namespace=check_namespace(namespace), namespace_source="-n")
+    return cluster
+
+
+def check_namespace(name: str) -> str:
+    """``name`` if it is a valid namespace name, else a UsageError."""
+    if schema.RFC1123_LABEL.match(name) and len(name) <= 63:
+        return name
+    raise UsageError(f"invalid namespace {name!r} (-n/--namespace)",
+                     hint="namespaces are lowercase letters, digits and '-', at most 63 characters")
+
+
+def announce(cluster: Cluster) -> None:
+    """The first line of a command that talks to the cluster, then what to warn about."""
+    from lain_cli import console
+
+    console.step(cluster.target_line())
+    for note in cluster.notes:
+        console.warn(note)
+    for warning in cluster.warnings:
+        console.warn(warning.render())
 
 
 def _check_name(name: str) -> None:
@@ -257,9 +363,27 @@ def _check_name(name: str) -> None:
 
 
 def use(name: str, app_root: Path | None = None) -> Cluster:
-    """Validate cluster ``name`` and record it as the current one."""
+    """Validate cluster ``name`` and record it as the current one.
+
+    A cluster file without ``context:`` gets the kubeconfig's current context
+    pinned (returned as the cluster's ``context``, source "pinned by lain use").
+    """
+    from dataclasses import replace
+
+    from lain_cli import kubecontext
+
     _check_name(name)
     cluster = load(find(name, app_root))
+    if cluster.context:
+        kubecontext.unpin(name)
+    else:
+        current = kubecontext.read_kubeconfig(cluster.kubeconfig).current
+        if current:
+            kubecontext.pin(name, current)
+            cluster = replace(cluster, context=current, shown_context=current,
+                              context_source=kubecontext.FROM_PIN)
+        else:
+            kubecontext.unpin(name)
     target = current_file()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".current.{os.getpid()}.tmp")

@@ -16,14 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lain_cli import clusters, schema, values
+from lain_cli import clusters, lain4, schema, values
 from lain_cli.clusters import Cluster
 from lain_cli.errors import ConfigError, LainError, UsageError
+from lain_cli.findings import Finding
 
 if TYPE_CHECKING:
     from lain_cli.cli import GlobalOptions
 
 MAX_SHOWN_PROBLEMS = 10
+# The image tag of template, lint and diff before the app's first commit (never deployed).
+PLACEHOLDER_TAG = "uncommitted"
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class AppContext:
     release_name: str
     cluster: Cluster | None
     namespace: str
-    image_repository: str
+    image_repository: str  # <registry>/<appname>: where `deploy --build` pushes
     image_tag: str
     values: dict[str, Any]
     value_files: tuple[str, ...]
@@ -41,6 +44,8 @@ class AppContext:
     user: str
     git_revision: str
     images: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # section -> name -> image
+    warnings: tuple[Finding, ...] = ()  # what loading the values warned about (lain lint --json lists them)
+    pull_repository: str = ""  # where pods pull the image from (the cluster's pullRegistry), else image_repository
 
     def require_cluster(self) -> Cluster:
         """The cluster to act on; UsageError when none is selected."""
@@ -73,10 +78,12 @@ class AppContext:
                 "ingressClass": cluster.ingress_class if cluster else "",
                 "externalIngressClass": cluster.external_ingress_class if cluster else "",
                 "registry": cluster.registry if cluster else "",
+                "hostAliases": list(cluster.host_aliases) if cluster else [],
+                "tlsClusterIssuer": cluster.tls_cluster_issuer if cluster else "",
             },
             "imageTag": self.image_tag,
             "images": {section: dict(self.images.get(section, {})) for section in schema.WORKLOAD_KINDS},
-            "initImages": init_images(self.values, self.images, self.image_repository),
+            "initImages": init_images(self.values, self.images, self.pull_repository or self.image_repository),
             "user": self.user,
             "gitRevision": self.git_revision,
             "valuesChecksum": self.values_checksum(),
@@ -96,9 +103,27 @@ def find_chart_dir() -> Path:
 
 
 def collect_layers(
+    chart_dir: Path,
+    cluster: Cluster | None,
+    values_files: Sequence[str],
+    sets: Sequence[str],
+    warnings: list[Finding] | None = None,
+) -> list[values.Layer]:
+    """Every layer in merge order (design.md §2), ``--set`` last, lain4's spellings rewritten
+    (their deprecation warnings appended to ``warnings``)."""
+    layers = _collect_layers(chart_dir, cluster, values_files, sets)
+    translated = []
+    for layer in layers:
+        data, lines, found = lain4.translate_values(layer.name, layer.data, layer.lines)
+        translated.append(values.Layer(layer.name, data, lines))
+        if warnings is not None:
+            warnings += found
+    return translated
+
+
+def _collect_layers(
     chart_dir: Path, cluster: Cluster | None, values_files: Sequence[str], sets: Sequence[str]
 ) -> list[values.Layer]:
-    """Every layer in merge order (design.md §2), ``--set`` last."""
     layers = [values.Layer("lain defaults", schema.lain_defaults())]
     if cluster is not None and cluster.values:
         layers.append(values.Layer(cluster.source, cluster.values, dict(cluster.values_lines)))
@@ -114,8 +139,8 @@ def collect_layers(
     return layers
 
 
-def merge_and_validate(layers: Sequence[values.Layer]) -> tuple[dict[str, Any], list[schema.Problem]]:
-    """Merged values (``{{ appname }}`` expanded) and their warnings; ConfigError on any error."""
+def merge_and_validate(layers: Sequence[values.Layer]) -> tuple[dict[str, Any], list[Finding]]:
+    """Merged values (``{{ appname }}`` expanded) and their warnings, located; ConfigError on any error."""
     file_layers = [layer for layer in layers if layer.name != "--set"]
     merged = values.merge_layers(file_layers)
     for layer in layers:
@@ -130,7 +155,7 @@ def merge_and_validate(layers: Sequence[values.Layer]) -> tuple[dict[str, Any], 
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise problems_error(errors, origins)
-    return merged, [p for p in problems if p.severity == "warning"]
+    return merged, [finding_of(p, origins) for p in problems if p.severity == "warning"]
 
 
 def _main_file(layers: Sequence[values.Layer]) -> str:
@@ -140,24 +165,32 @@ def _main_file(layers: Sequence[values.Layer]) -> str:
     return "chart/values.yaml"
 
 
-def locate_problem(problem: schema.Problem, origins: values.Origins) -> str:
+def finding_of(problem: schema.Problem, origins: values.Origins) -> Finding:
+    """A schema problem with the file and line of its key."""
     file, line = origins.locate(problem.path)
-    where = f"{file}:{line}" if line else file
-    return f"{where}: {schema.format_path(problem.path) or '(top level)'}: {problem.message}"
+    return Finding(problem.message, severity=problem.severity, file=file, line=line,
+                   key=schema.format_path(problem.path) or None)
+
+
+def locate_problem(problem: schema.Problem, origins: values.Origins) -> str:
+    found = finding_of(problem, origins)
+    where = f"{found.file}:{found.line}" if found.line else found.file
+    return f"{where}: {found.key or '(top level)'}: {problem.message}"
 
 
 def problems_error(problems: Sequence[schema.Problem], origins: values.Origins) -> ConfigError:
     """One ConfigError for all problems: the only one inline, several as details."""
     hint = "fix the values and check them with lain lint"
+    findings = [finding_of(p, origins) for p in problems]
     if len(problems) == 1:
         problem = problems[0]
         file, line = origins.locate(problem.path)
         return ConfigError(problem.message, file=file, line=line,
-                           key_path=schema.format_path(problem.path) or None, hint=hint)
+                           key_path=schema.format_path(problem.path) or None, hint=hint, findings=findings)
     shown = [locate_problem(p, origins) for p in problems[:MAX_SHOWN_PROBLEMS]]
     if len(problems) > MAX_SHOWN_PROBLEMS:
         shown.append(f"... and {len(problems) - MAX_SHOWN_PROBLEMS} more")
-    return ConfigError(f"{len(problems)} problems in the values", details=shown, hint=hint)
+    return ConfigError(f"{len(problems)} problems in the values", details=shown, hint=hint, findings=findings)
 
 
 def load_app_context(
@@ -167,40 +200,63 @@ def load_app_context(
     image_tag: str | None = None,
     need_cluster: bool = True,
     need_image: bool = True,
+    placeholder_tag: bool = False,
+    announce: bool | None = None,
 ) -> AppContext:
     """Load, merge and validate everything; raise ConfigError before anything touches the cluster.
 
     Commands that never roll out an image (env, secret, logs, x, status) pass
     ``need_image=False``: outside git the tag is then left empty instead of
-    being an error.
+    being an error.  Commands that only show what a deploy would do (template,
+    lint, diff) pass ``placeholder_tag=True``: before the first commit the tag
+    is :data:`PLACEHOLDER_TAG`, with a warning.
+
+    ``announce`` (default: ``need_cluster``) prints the cluster, context and
+    namespace as the command's first line: every command that talks to the
+    cluster does.
     """
     from lain_cli import console
 
     chart_dir = find_chart_dir()
     app_root = chart_dir.parent
-    cluster = _pick_cluster(opts.cluster, app_root, need_cluster)
-    layers = collect_layers(chart_dir, cluster, opts.values_files, sets)
+    cluster = _pick_cluster(opts, app_root, need_cluster)
+    announced = False
+    if cluster is not None and (need_cluster if announce is None else announce):
+        clusters.announce(cluster)
+        announced = True
+    spelled: list[Finding] = []
+    layers = collect_layers(chart_dir, cluster, opts.values_files, sets, spelled)
     merged, warnings = merge_and_validate(layers)
-    for warning in warnings:
-        console.warn(f"{schema.format_path(warning.path)}: {warning.message}")
+    from_cluster = list(cluster.warnings) if cluster is not None else []
+    for warning in [*([] if announced else from_cluster), *spelled, *warnings]:  # announce() said the cluster's
+        console.warn(warning.render())
+    warnings = [*from_cluster, *spelled, *warnings]
 
     git = _GitFacts(app_root)
-    tag = _image_tag(image_tag, merged, git, app_root, required=need_image)
+    tag = _image_tag(image_tag, merged, git, app_root, required=need_image, placeholder=placeholder_tag)
+    if tag == PLACEHOLDER_TAG and not git.short:
+        warnings.append(Finding(
+            f"no git commit yet: images are tagged {PLACEHOLDER_TAG!r}, a placeholder; "
+            "`lain deploy` needs a commit (or --set imageTag=TAG)", severity="warning"))
+        console.warn(warnings[-1].message)
     appname = merged["appname"]
     registry = cluster.registry if cluster else ""
     repository = f"{registry}/{appname}" if registry else appname
+    pull_registry = (cluster.pull_registry or registry) if cluster else ""
+    pull_repository = f"{pull_registry}/{appname}" if pull_registry else appname
     procs: dict[str, str] = {}
     images: dict[str, dict[str, str]] = {}
     for section, kind in schema.WORKLOAD_KINDS.items():
         images[section] = {}
         for name, spec in (merged.get(section) or {}).items():
             procs[name] = kind
-            images[section][name] = _image_for(spec, repository, tag)
+            images[section][name] = _image_for(spec, pull_repository, tag)
     return AppContext(
         appname=appname,
         release_name=merged.get("releaseName") or appname,
         cluster=cluster,
-        namespace=cluster.namespace if cluster else "default",
+        namespace=cluster.namespace if cluster else (clusters.check_namespace(opts.namespace)
+                                                     if opts.namespace else "default"),
         image_repository=repository,
         image_tag=tag,
         values=merged,
@@ -210,12 +266,14 @@ def load_app_context(
         user=git.user(),
         git_revision=git.revision,
         images=images,
+        warnings=tuple(warnings),
+        pull_repository=pull_repository,
     )
 
 
-def _pick_cluster(name: str | None, app_root: Path, need_cluster: bool) -> Cluster | None:
-    if need_cluster or name or clusters.selected_name()[0]:
-        return clusters.resolve(name, app_root)
+def _pick_cluster(opts: GlobalOptions, app_root: Path, need_cluster: bool) -> Cluster | None:
+    if need_cluster or opts.cluster or clusters.selected_name()[0]:
+        return clusters.resolve(opts.cluster, app_root, namespace=opts.namespace, kube_context=opts.kube_context)
     return None
 
 
@@ -252,7 +310,13 @@ def init_images(
 
 
 def _image_tag(
-    explicit: str | None, merged: Mapping[str, Any], git: _GitFacts, app_root: Path, *, required: bool = True
+    explicit: str | None,
+    merged: Mapping[str, Any],
+    git: _GitFacts,
+    app_root: Path,
+    *,
+    required: bool = True,
+    placeholder: bool = False,
 ) -> str:
     if explicit:
         return explicit
@@ -260,6 +324,8 @@ def _image_tag(
         return str(merged["imageTag"])
     if git.short:
         return git.short + ("-dirty" if git.dirty() else "")
+    if placeholder:
+        return PLACEHOLDER_TAG
     if not required:
         return ""
     raise UsageError(

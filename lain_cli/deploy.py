@@ -41,6 +41,7 @@ from lain_cli.errors import (
 )
 from lain_cli.executors import Helm, HelmExecutor, Kubectl, KubectlExecutor
 from lain_cli.interrupts import Interrupted, as_interrupted
+from lain_cli.labels import app_selector
 from lain_cli.lock import ReleaseLock
 from lain_cli.release_plan import ReleasePlan
 from lain_cli.reporters import Journal, Reporters, TerminalReporter
@@ -105,7 +106,9 @@ class ClusterTracker:
     def rollout(self, timeout: float, emit: ev.Emit) -> Any:
         from lain_cli import rollout
 
-        return rollout.track(self.cluster, self.ctx.release_name, timeout=timeout, emit=emit)
+        # app_selector: also the pods of procs that keep a lain4 release's selectors
+        return rollout.track(self.cluster, self.ctx.release_name, timeout=timeout, emit=emit,
+                             selector=app_selector(self.ctx))
 
     def green_light(self, run_tests: bool) -> Any:
         from lain_cli import status
@@ -121,13 +124,25 @@ class Tools:
     kubectl: KubectlExecutor
     tracker: Tracker
     deadline: Deadline
+    # The chart values of a deploy: the context's own, or (real tools) with what a
+    # lain4 release on the cluster needs kept (lain_cli.takeover, read ahead).
+    chart_values: Callable[[AppContext], dict[str, Any]] | None = None
 
     @classmethod
-    def for_context(cls, ctx: AppContext, timeout: float) -> Tools:
+    def for_context(cls, ctx: AppContext, timeout: float, *, adopt: bool = False) -> Tools:
         cluster = cluster_of(ctx)
         deadline = Deadline(timeout)
-        return cls(Helm.for_cluster(cluster, deadline), Kubectl(cluster, deadline), ClusterTracker(ctx, cluster),
-                   deadline)
+        tools = cls(Helm.for_cluster(cluster, deadline), Kubectl(cluster, deadline), ClusterTracker(ctx, cluster),
+                    deadline)
+        if adopt:
+            from lain_cli import takeover
+
+            live = takeover.prefetch(ctx)  # beside the lock and helm history
+            tools.chart_values = lambda c: takeover.chart_values(c, live)
+        return tools
+
+    def values_of(self, ctx: AppContext) -> dict[str, Any]:
+        return self.chart_values(ctx) if self.chart_values is not None else ctx.chart_values()
 
 
 def cluster_of(ctx: AppContext) -> Cluster:
@@ -567,7 +582,7 @@ def _skipped_note(plan: ReleasePlan) -> str:
 
 def deploy(ctx: AppContext, options: DeployOptions, tools: Tools | None = None) -> int:
     cluster = cluster_of(ctx)
-    tools = tools or Tools.for_context(ctx, options.timeout)
+    tools = tools or Tools.for_context(ctx, options.timeout, adopt=True)
     new_image = f"{ctx.image_repository}:{ctx.image_tag}"
     terminal = TerminalReporter()
     if options.build:
@@ -580,7 +595,7 @@ def deploy(ctx: AppContext, options: DeployOptions, tools: Tools | None = None) 
             )
         build.build_and_push(ctx.chart_dir.parent, new_image, ctx.values.get("build") or {})
     with locked(ctx, tools, options, "deploy", terminal, read_ahead=True) as held:
-        plan = release_plan.plan_deploy(ctx.release_name, ctx.user, new_image, ctx.chart_values(), held.history)
+        plan = release_plan.plan_deploy(ctx.release_name, ctx.user, new_image, tools.values_of(ctx), held.history)
         emit = Reporters(ctx, plan.images, options.journal)
         try:
             emit(ev.Notice("deploy-start"))
@@ -700,19 +715,7 @@ def wait(ctx: AppContext, timeout: float, journal: Journal | None = None, tools:
 
 
 def parse_duration(text: str) -> float:
-    """``--timeout`` as seconds: ``300``, ``90s``, ``5m``, ``1m30s``, ``1h``."""
-    import re
+    """``--timeout`` as seconds: ``300``, ``90s``, ``5m``, ``1m30s``, ``1h`` (lain_cli.durations)."""
+    from lain_cli.durations import parse_duration as parse
 
-    text = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        seconds = float(text)
-    else:
-        parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            raise UsageError(f"--timeout {text!r} is not a duration", hint="use e.g. 90s, 5m or 1m30s")
-        scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-        seconds = sum(float(n) * scale[u] for n, u in parts)
-    if seconds <= 0:
-        raise UsageError("--timeout must be positive")
-    return seconds
-
+    return parse(text, "--timeout")

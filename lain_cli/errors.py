@@ -9,6 +9,10 @@ exit code: 2 for usage and configuration errors, 1 for failed operations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lain_cli.findings import Finding
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -53,6 +57,7 @@ class ConfigError(UsageError):
         key_path: str | None = None,
         hint: str | None = None,
         details: Sequence[str] = (),
+        findings: Sequence[Finding] = (),
     ) -> None:
         where = file or ""
         if file and line:
@@ -64,6 +69,11 @@ class ConfigError(UsageError):
         self.line = line
         self.key_path = key_path
         self.reason = message
+        if not findings:
+            from lain_cli.findings import Finding
+
+            findings = [Finding(message, file=file, line=line, key=key_path)]
+        self.findings = list(findings)
 
 
 class ToolError(UsageError):

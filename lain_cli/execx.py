@@ -153,10 +153,10 @@ def exec_in_pod(
     import sys
 
     from lain_cli import console, kube, proc, tools
-    from lain_cli.logs import release_selector
+    from lain_cli.labels import app_selector
 
     name = resolve_proc(proc_name, ctx.procs)
-    selector = release_selector(ctx.release_name, name)
+    selector = app_selector(ctx, name)
     listing = kube.get_json(ctx.require_cluster(), "pods", selector=selector) or {}
     pods = [p for p in listing.get("items") or [] if isinstance(p, Mapping)]
     ask = ask_on_terminal if console.interactive() else None

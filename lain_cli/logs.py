@@ -11,7 +11,6 @@ never started, or ``--previous`` where only some pods restarted.
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -19,31 +18,27 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lain_cli.errors import UsageError
-from lain_cli.tracking.objects import COMPONENT_LABEL, INSTANCE_LABEL
+from lain_cli.tracking.objects import COMPONENT_LABEL
 
 if TYPE_CHECKING:
     from lain_cli.context import AppContext
 
 Pod = Mapping[str, Any]
 
-_DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
+def check_since(since: str | None) -> str | None:
+    """``--since`` as every lain duration is written (``30s``, ``10m``, ``1h30m``), in the
+    form kubectl takes; a UsageError when it is not a duration."""
+    from lain_cli.durations import format_duration, parse_duration
 
-def check_since(since: str | None) -> None:
-    """``--since`` takes a Go duration as kubectl does (``30s``, ``10m``, ``1h30m``)."""
-    if since is not None and not _DURATION_RE.match(since):
-        raise UsageError(
-            f"--since {since!r} is not a duration",
-            hint="use a number with a unit, like 30s, 10m or 2h",
-        )
+    return None if since is None else format_duration(parse_duration(since, "--since"))
 
 
 def release_selector(release: str, component: str | None = None) -> str:
-    """The label selector of a release's pods, or of one proc/job of it."""
-    selector = f"{INSTANCE_LABEL}={release}"
-    if component:
-        selector += f",{COMPONENT_LABEL}={component}"
-    return selector
+    """The label selector of a release's pods, or of one proc/job of it (lain_cli.labels)."""
+    from lain_cli.labels import release_selector as selector
+
+    return selector(release, component)
 
 
 def pod_name(pod: Pod) -> str:
@@ -173,21 +168,31 @@ def select_pods(
     release: str,
     procs: Mapping[str, str],
     pods: Sequence[Pod],
+    appname: str = "",
 ) -> tuple[list[Pod], str | None, str]:
     """(pods, selector, description) for ``target``; UsageError listing what exists.
 
     ``target`` may be a proc/job/cronjob/test name, its object name
     (``<release>-<name>``), or a pod name.  None means every pod of the release.
+    With ``appname`` the selectors also reach procs taken over from lain4
+    (:func:`lain_cli.labels.release_selector`).
     """
+    from lain_cli import labels
+
+    long_running = [name for name, kind in procs.items() if kind in ("deployment", "statefulset")]
+
+    def selector(component: str | None = None) -> str:
+        return labels.release_selector(release, component, appname=appname, procs=long_running)
+
     if target is None:
-        return list(pods), release_selector(release), f"release {release}"
+        return list(pods), selector(), f"release {release}"
     names = known_targets(procs, pods)
     component = target if target in names else None
     if component is None and target.startswith(f"{release}-") and target[len(release) + 1 :] in names:
         component = target[len(release) + 1 :]
     if component is not None:
         chosen = [p for p in pods if pod_component(p) == component]
-        return chosen, release_selector(release, component), component
+        return chosen, selector(component), component
     by_name = [p for p in pods if pod_name(p) == target]
     if by_name:
         return by_name, None, f"pod {target}"
@@ -231,12 +236,15 @@ def show_logs(
     from lain_cli import console, kube, proc, tools
     from lain_cli.errors import OperationFailed
 
-    check_since(since)
+    since = check_since(since)
     if tail is not None and tail < -1:
         raise UsageError(f"--tail {tail}: use a number of lines, or -1 for all")
-    listing = kube.get_json(ctx.require_cluster(), "pods", selector=release_selector(ctx.release_name)) or {}
+    from lain_cli.labels import app_selector
+
+    listing = kube.get_json(ctx.require_cluster(), "pods", selector=app_selector(ctx)) or {}
     pods = [p for p in listing.get("items") or [] if isinstance(p, Mapping)]
-    chosen, selector, what = select_pods(target, release=ctx.release_name, procs=ctx.procs, pods=pods)
+    chosen, selector, what = select_pods(target, release=ctx.release_name, procs=ctx.procs, pods=pods,
+                                         appname=ctx.appname)
     if not chosen:
         raise OperationFailed(
             f"{what} has no pods on cluster {ctx.require_cluster().name}",

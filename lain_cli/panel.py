@@ -277,7 +277,8 @@ class BackgroundChecks:
             now = time.monotonic()
             if now >= next_logs:
                 self.logs = st.scan_error_logs(self.ctx.require_cluster(), self.ctx.release_name,
-                                               self.ctx.values.get("errorLogPattern"), self._pods_of())
+                                               self.ctx.values.get("errorLogPattern"), self._pods_of(),
+                                               selector=st.app_selector(self.ctx))
                 self.requests += 1
                 next_logs = now + LOG_SCAN_EVERY
             if now >= next_http:
@@ -344,7 +345,7 @@ def run_live(
 
     stdin = stdin if stdin is not None else sys.stdin
     tol = tolerances or st.status_tolerances()
-    selector = st.release_selector(ctx.release_name)
+    selector = st.app_selector(ctx)
     report: st.StatusReport | None = None
     started = time.monotonic()
     with ReleaseWatch(ctx.require_cluster(), selector, kinds=WATCH_KINDS) as watch:

@@ -258,10 +258,13 @@ def track(
     timeout: float,
     tolerances: Any = None,
     emit: ev.Emit = ev.ignore,
+    selector: str | None = None,
 ) -> Outcome:
     """Follow every workload of ``release`` until all are ready, one fails, or ``timeout``.
 
-    Progress goes to ``emit``; a lost cluster raises its :class:`ClusterError`."""
+    Progress goes to ``emit``; a lost cluster raises its :class:`ClusterError`.
+    ``selector`` (default: ``instance=<release>``) is lain_cli.labels.app_selector for an
+    app whose procs may keep lain4's selectors."""
     from lain_cli.watch import ReleaseWatch
 
     tracking = _tracking()
@@ -269,7 +272,7 @@ def track(
     printer = ProgressPrinter(emit)
     started = time.monotonic()
     deadline = started + timeout
-    with ReleaseWatch(cluster, release_selector(release), kinds=TRACKED_KINDS, with_events=True,
+    with ReleaseWatch(cluster, selector or release_selector(release), kinds=TRACKED_KINDS, with_events=True,
                       list_timeout=max(2.0, min(30.0, timeout))) as watch:
         while True:
             since = watch.generation

@@ -13,7 +13,7 @@ from pathlib import Path
 GITIGNORE_ENTRIES = (".lain/",)
 
 STARTER = """\
-# The app's values for lain.  Reference: https://lain.readthedocs.io (docs/values.rst)
+# The app's values for lain.  Every key: “Values reference”, https://lain.readthedocs.io/en/latest/values.html
 # Merge order: lain defaults, cluster defaults, this file, values-<cluster>.yaml,
 # each -f file, then --set.  Mappings merge deeply, lists and scalars replace.
 
@@ -96,6 +96,16 @@ ingresses:
     deployName: web
     paths:
       - /
+
+# How `lain deploy --build` makes the image when the repo has no Dockerfile:
+# FROM base, the repo copied to /lain/app, then the script.  With a Dockerfile, it is used.
+build:
+  base: python:3.12-slim
+  # A cached dependency layer: prepare.script runs, and only prepare.keep is kept.
+  # prepare:
+  #   script: ["pip install -r requirements.txt"]
+  #   keep: []
+  script: []
 
 # Public hosts are cluster specific: put them in chart/values-<cluster>.yaml.
 # externalIngresses:

@@ -468,6 +468,8 @@ BUILD = Mapping(
                                    "env": BUILD_ENV},
                            description="A cached dependency layer: script runs, then only keep is kept."),
         "script": ListOf(item=Str(), description="Build commands (RUN lines)."),
+        "workingDir": Str(check=_absolute_path, default="/lain/app",
+                          description="Where the repo is copied and the commands run (WORKDIR)."),
     },
     description="Generate a Dockerfile for `lain deploy --build` when the app has none.",
     lain_only=True,

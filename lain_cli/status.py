@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from lain_cli.labels import app_selector
 from lain_cli.logs import COMPONENT_LABEL, release_selector
 from lain_cli.tracking.objects import meta as _meta
 from lain_cli.tracking.objects import parse_time
@@ -415,6 +416,7 @@ def scan_error_logs(
     window: str = LOG_WINDOW,
     tail: int = LOG_TAIL,
     first: Sequence[str] = (),
+    selector: str | None = None,
 ) -> LogScan:
     """The release's recent log lines matching the error pattern.
 
@@ -433,7 +435,7 @@ def scan_error_logs(
     if pattern is None or not proc_of_pod:
         return LogScan(text, window)
     if len(proc_of_pod) <= MAX_SCANNED_PODS:
-        results = [kube.scan_logs(cluster, release_selector(release), since=window, tail=tail)]
+        results = [kube.scan_logs(cluster, selector or release_selector(release), since=window, tail=tail)]
     else:
         sample = sample_pods(proc_of_pod, MAX_SCANNED_PODS, first)
         with ThreadPoolExecutor(max_workers=len(sample)) as pool:
@@ -774,7 +776,7 @@ def list_objects(ctx: AppContext) -> dict[str, list[dict[str, Any]]]:
     from lain_cli import kube
 
     listing = kube.get_json(ctx.require_cluster(), ",".join(OBJECT_KINDS + ("replicasets",)),
-                            selector=release_selector(ctx.release_name)) or {}
+                            selector=app_selector(ctx)) or {}
     from lain_cli.watch import plural_of
 
     objects: dict[str, list[dict[str, Any]]] = {}
@@ -903,7 +905,8 @@ def collect(
         ev = evaluate(objs, list(events or []), now, tol)
         scan = pool.submit(scan_error_logs, ctx.require_cluster(), ctx.release_name,
                            ctx.values.get("errorLogPattern"), proc_of_pods(objs),
-                           first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")])
+                           first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")],
+                           selector=app_selector(ctx))
         needs_events = events is None and (ev.unhealthy_pods or ev.fatal or ev.progressing)
         fetched = pool.submit(list_events, ctx) if needs_events else None
         tests = run_helm_tests(ctx) if run_tests else None

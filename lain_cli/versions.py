@@ -85,10 +85,11 @@ def _add_cluster(report: VersionReport, opts: GlobalOptions) -> None:
     from lain_cli import clusters, proc
 
     try:
-        cluster = clusters.resolve(opts.cluster)
+        cluster = clusters.resolve(opts.cluster, namespace=opts.namespace, kube_context=opts.kube_context)
     except LainError as exc:
         report.warnings.append(f"cluster not checked: {exc.message}")
         return
+    clusters.announce(cluster)
     report.cluster_name = cluster.name
     result = proc.run(
         [tools.kubectl().path, *cluster.kubectl_args(), "version", "-o", "json", "--request-timeout=5s"],

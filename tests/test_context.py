@@ -229,7 +229,7 @@ def test_chart_values_adds_the_reserved_lain_block(app: Path) -> None:
     assert lain["appname"] == lain["releaseName"] == "dummy"
     assert lain["cluster"] == {"name": "dev", "namespace": "team-a", "domain": "example.com",
                                "ingressClass": "nginx", "externalIngressClass": "", "registry":
-                               "registry.example.com/team"}
+                               "registry.example.com/team", "hostAliases": [], "tlsClusterIssuer": ""}
     assert lain["imageTag"] == "3f2a9c1"
     assert lain["images"]["jobs"] == {"migrate": "registry.example.com/team/dummy:3f2a9c1"}
     assert len(lain["valuesChecksum"]) == 64

@@ -202,7 +202,7 @@ def test_canary_groups_are_accepted_with_a_warning(
     monkeypatch.chdir(tmp_path)
     code, out, err = run_main([PROBE], capsys)
     assert code == 0, err
-    assert re.search(r"warning: canaryGroups: not supported yet; the canary groups are ignored", err)
+    assert re.search(r"warning: chart/values.yaml:\d+: canaryGroups: not supported yet; the canary groups are ignored", err)
     assert '"canaryGroups"' in out
 
 

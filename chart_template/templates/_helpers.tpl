@@ -22,9 +22,31 @@ Selector labels are a fixed subset: user labels never enter a selector
 (selectors are immutable).
 */}}
 {{- define "lain.selectorLabels" -}}
+{{- $adopted := get ((include "lain.adopt" .root | fromYaml).selectors | default dict) (toString (.component | default "")) -}}
+{{- if $adopted -}}
+{{- toYaml $adopted -}}
+{{- else -}}
 {{- $labels := dict "app.kubernetes.io/name" (include "lain.appname" .root) "app.kubernetes.io/instance" (include "lain.name" .root) -}}
 {{- with .component }}{{ $_ := set $labels "app.kubernetes.io/component" . }}{{ end -}}
 {{- toYaml $labels -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What lain keeps of a release it took over from lain4 (.Values.lain.adopt, read from
+the cluster by lain before rendering; docs: "Coming from lain4"): per proc the
+selector of its live Deployment or StatefulSet (selectors are immutable), its
+Service's port, a StatefulSet's serviceName, and the live names of objects lain4
+named differently ("Kind/lain's name" -> live name).  Empty for every other release.
+*/}}
+{{- define "lain.adopt" -}}
+{{- toYaml ((.Values.lain | default dict).adopt | default dict) -}}
+{{- end -}}
+
+{{/* The name of an object: lain's own, or the live one of a lain4 release.  Argument: dict root, kind, name. */}}
+{{- define "lain.objectName" -}}
+{{- $names := (include "lain.adopt" .root | fromYaml).names | default dict -}}
+{{- get $names (printf "%s/%s" .kind .name) | default .name -}}
 {{- end -}}
 
 {{- define "lain.labels" -}}
@@ -219,7 +241,8 @@ hostNetwork: {{ $w.hostNetwork }}
 securityContext:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with concat ($v.hostAliases | default list) ($w.hostAliases | default list) }}
+{{- $clusterAliases := ((($v.lain | default dict).cluster | default dict).hostAliases | default list) -}}
+{{- with concat $clusterAliases ($v.hostAliases | default list) ($w.hostAliases | default list) }}
 hostAliases:
   {{- toYaml . | nindent 2 }}
 {{- end }}
@@ -271,8 +294,11 @@ volumes:
 Pod template metadata.  Argument: dict root, w, component, kind.
 */}}
 {{- define "lain.podMetadata" -}}
+{{- $labels := include "lain.labels" . | fromYaml -}}
+{{- $adopted := get ((include "lain.adopt" .root | fromYaml).selectors | default dict) (toString (.component | default "")) -}}
+{{- range $k, $v := ($adopted | default dict) }}{{ $_ := set $labels $k $v }}{{ end -}}
 labels:
-  {{- include "lain.labels" . | nindent 2 }}
+  {{- toYaml $labels | nindent 2 }}
 {{- with merge dict (.w.podAnnotations | default dict) (.root.Values.podAnnotations | default dict) }}
 annotations:
   {{- include "lain.annotations" (dict "base" .) | nindent 2 }}

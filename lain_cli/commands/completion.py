@@ -41,5 +41,8 @@ def completion(opts: GlobalOptions, shell: str) -> int:
     Example:
       lain completion bash > ~/.local/share/bash-completion/completions/lain
     """
+    from lain_cli import outputs
+
+    outputs.refuse_json(opts, "completion", "a shell script")
     click.echo(completion_script(shell), nl=False)
     return 0

@@ -13,20 +13,21 @@ from lain_cli.cli import GlobalOptions
 def diff(opts: GlobalOptions, sets: tuple[str, ...]) -> int:
     """Show what a deploy would change, resource by resource (Secret data masked).
 
-    Exit status: 0 no change, 2 changes, 1 error.
+    Exit status: 0 no change, 2 changes, 1 error.  Works before the first
+    commit (the image tag is then the placeholder `uncommitted`).
 
     \b
     Example:
       lain diff && echo "nothing to deploy"
     """
-    from lain_cli import chart, console
+    from lain_cli import chart, console, takeover
     from lain_cli import diff as differ
     from lain_cli.context import load_app_context
     from lain_cli.deploy import cluster_of
     from lain_cli.executors import Helm
 
-    ctx = load_app_context(opts, sets=sets)
-    rendered = differ.parse_objects(chart.render_app(ctx))
+    ctx = load_app_context(opts, sets=sets, placeholder_tag=True)
+    rendered = differ.parse_objects(chart.render_app(ctx, values=takeover.chart_values(ctx, preview=True)))
     helm = Helm.for_cluster(cluster_of(ctx))
     history = helm.history(ctx.release_name)
     deployed = []

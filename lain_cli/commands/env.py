@@ -68,12 +68,12 @@ def add(opts: GlobalOptions, assignments: tuple[str, ...]) -> int:
     Example:
       lain env add SENTRY_DSN=https://key@sentry.example.com/1 FEATURE_X=on
     """
-    from lain_cli import envsecret
+    from lain_cli import envsecret, outputs
     from lain_cli.context import load_app_context
 
     parsed = envsecret.parse_assignments(assignments)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return envsecret.report_change(ctx, "env", envsecret.add_env(ctx, parsed))
+    return outputs.report_change(opts, ctx, "env", envsecret.add_env(ctx, parsed))
 
 
 @env.command()
@@ -86,13 +86,13 @@ def delete(opts: GlobalOptions, keys: tuple[str, ...]) -> int:
     Example:
       lain env delete FEATURE_X
     """
-    from lain_cli import envsecret
+    from lain_cli import envsecret, outputs
     from lain_cli.context import load_app_context
 
     for key in keys:
         envsecret.validate_env_key(key)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return envsecret.report_change(ctx, "env", envsecret.delete_env(ctx, list(keys)))
+    return outputs.report_change(opts, ctx, "env", envsecret.delete_env(ctx, list(keys)))
 
 
 @env.command()
@@ -106,10 +106,10 @@ def edit(opts: GlobalOptions) -> int:
 
     \b
     Example:
-      EDITOR="code --wait" lain env edit
+      EDITOR=vim lain env edit
     """
-    from lain_cli import console, envsecret
+    from lain_cli import console, envsecret, outputs
     from lain_cli.context import load_app_context
 
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return envsecret.report_change(ctx, "env", envsecret.edit_env(ctx, interactive=console.interactive()))
+    return outputs.report_change(opts, ctx, "env", envsecret.edit_env(ctx, interactive=console.interactive()))

@@ -26,7 +26,10 @@ def init(opts: GlobalOptions, appname: str | None, force: bool) -> int:
     """
     from lain_cli import console, scaffold
 
-    for path in scaffold.init_app(Path.cwd(), appname=appname, force=force):
+    written = scaffold.init_app(Path.cwd(), appname=appname, force=force)
+    if opts.json:
+        console.out_json({"written": written})
+    for path in written:
         console.success(f"wrote {path}")
     console.info("next: edit chart/values.yaml, then lain use <cluster> and lain deploy --build")
     return 0

@@ -25,7 +25,7 @@ def rollback(opts: GlobalOptions, revision_arg: int | None, revision: int | None
     \b
     Example:
       lain rollback
-      lain rollback 12
+      lain rollback 2
     """
     from lain_cli import deploy as flow
     from lain_cli.context import load_app_context

@@ -17,9 +17,9 @@ def secret() -> None:
 
     \b
     Example:
-      lain secret add config/prod.json
+      lain secret add topsecret.txt
       lain secret show
-      lain secret edit prod.json
+      lain secret edit topsecret.txt
     """
 
 
@@ -32,11 +32,11 @@ def show(opts: GlobalOptions, name: str | None) -> int:
     \b
     Example:
       lain secret show
-      lain secret show prod.json > /tmp/prod.json
+      lain secret show topsecret.txt > /tmp/topsecret.txt
     """
     import sys
 
-    from lain_cli import console, envsecret
+    from lain_cli import console, envsecret, outputs
     from lain_cli.context import load_app_context
     from lain_cli.errors import UsageError
 
@@ -49,6 +49,9 @@ def show(opts: GlobalOptions, name: str | None) -> int:
         if name not in files:
             known = ", ".join(sorted(files)) or "none"
             raise UsageError(f"no secret file {name} in Secret {secret_name} (files: {known})")
+        if opts.json:
+            console.out_json(outputs.secret_file_document(name, files[name]))
+            return 0
         sys.stdout.buffer.write(files[name])
         sys.stdout.buffer.flush()
         return 0
@@ -75,14 +78,14 @@ def add(opts: GlobalOptions, files: tuple[str, ...]) -> int:
 
     \b
     Example:
-      lain secret add config/prod.json certs/client.key
+      lain secret add topsecret.txt
     """
-    from lain_cli import envsecret
+    from lain_cli import envsecret, outputs
     from lain_cli.context import load_app_context
 
     contents = envsecret.read_secret_files(list(files))
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return envsecret.report_change(ctx, "secret", envsecret.add_secret_files(ctx, contents))
+    return outputs.report_change(opts, ctx, "secret", envsecret.add_secret_files(ctx, contents))
 
 
 @secret.command()
@@ -93,15 +96,15 @@ def delete(opts: GlobalOptions, names: tuple[str, ...]) -> int:
 
     \b
     Example:
-      lain secret delete old.json
+      lain secret delete topsecret.txt
     """
-    from lain_cli import envsecret
+    from lain_cli import envsecret, outputs
     from lain_cli.context import load_app_context
 
     for name in names:
         envsecret.validate_file_name(name)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
-    return envsecret.report_change(ctx, "secret", envsecret.delete_secret_files(ctx, list(names)))
+    return outputs.report_change(opts, ctx, "secret", envsecret.delete_secret_files(ctx, list(names)))
 
 
 @secret.command()
@@ -115,12 +118,12 @@ def edit(opts: GlobalOptions, name: str) -> int:
 
     \b
     Example:
-      lain secret edit prod.json
+      lain secret edit topsecret.txt
     """
-    from lain_cli import console, envsecret
+    from lain_cli import console, envsecret, outputs
     from lain_cli.context import load_app_context
 
     envsecret.validate_file_name(name)
     ctx = load_app_context(opts, need_cluster=True, need_image=False)
     change = envsecret.edit_secret_file(ctx, name, interactive=console.interactive())
-    return envsecret.report_change(ctx, "secret", change)
+    return outputs.report_change(opts, ctx, "secret", change)

@@ -30,7 +30,7 @@ def send_msg(opts: GlobalOptions, message: tuple[str, ...]) -> int:
     text = " ".join(message).strip()
     if not text:
         raise UsageError("the message is empty")
-    ctx = load_app_context(opts, need_cluster=True, need_image=False)
+    ctx = load_app_context(opts, need_cluster=True, need_image=False, announce=False)
     cluster = cluster_of(ctx)
     hook = notify.webhook_for(ctx.values, cluster)
     if hook is None:
@@ -43,5 +43,7 @@ def send_msg(opts: GlobalOptions, message: tuple[str, ...]) -> int:
     )
     if not notify.send(hook, event):
         raise OperationFailed("the message was not delivered")
+    if opts.json:
+        console.out_json({"sent": True, "provider": hook.provider_name})
     console.success(f"sent to the {hook.provider_name} webhook")
     return 0

@@ -11,22 +11,20 @@ from lain_cli.cli import GlobalOptions
 @click.option("-s", "--short", is_flag=True, help="Print once, briefly, with the log links (no live panel).")
 @click.option("--watch/--once", "live", default=None,
               help="Live panel (default on a terminal) or one report (default otherwise).")
-@click.option("--json", "as_json", is_flag=True, help="The report as JSON (schema in docs/status.rst).")
 @click.option("--test", "run_tests", is_flag=True, help="Also run the app's tests (helm test) and count them.")
 @click.option("--exit-code", is_flag=True,
               help="Exit with the verdict: 0 GREEN, 1 RED or NOT DEPLOYED, 3 PROGRESSING (the panel: when you quit).")
-@click.option("--grace", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="How long a pod may be unschedulable, not ready or failing to pull before it is RED "
-                   "(default: the tracker's tolerances, e.g. readiness from the probes).")
+@click.option("--grace", metavar="DURATION",
+              help="How long a pod may be unschedulable, not ready or failing to pull before it is RED, "
+                   "e.g. 90s (default: the tracker's tolerances, e.g. readiness from the probes).")
 @click.pass_obj
 def status(
     opts: GlobalOptions,
     short: bool,
     live: bool | None,
-    as_json: bool,
     run_tests: bool,
     exit_code: bool,
-    grace: float | None,
+    grace: str | None,
 ) -> int:
     """The green light: pods, error logs, endpoints, tests; live on a terminal.
 
@@ -46,8 +44,11 @@ def status(
     from lain_cli import status as status_module
 
     ctx = context.load_app_context(opts, need_image=False)
-    tolerances = status_module.status_tolerances(grace)
-    as_json = as_json or opts.json
+    from lain_cli.durations import parse_duration
+
+    seconds = None if grace is None else parse_duration(grace, "--grace", allow_zero=True)
+    tolerances = status_module.status_tolerances(seconds)
+    as_json = opts.json
     if live is None:
         live = console.interactive() and not short and not as_json
     if live and not as_json and not short:

@@ -28,25 +28,33 @@ def template(opts: GlobalOptions, output: str | None, kube_version: str | None, 
 
     Needs no cluster connection.  With a cluster selected (`lain use`,
     --cluster) its domain, registry and namespace are used; with none, a
-    generic render.
+    generic render.  With --json, the rendered objects as a JSON list.  Works
+    before the first commit (the image tag is then the placeholder
+    `uncommitted`).
 
     \b
-    Example:
+    Examples:
       lain template | less
-      lain -f chart/values-dev.yaml template --output /tmp/manifests
+      lain template --output .lain/manifests
+      lain template --json | jq '.[].kind'
     """
     from pathlib import Path
 
-    from lain_cli import chart, console
+    from lain_cli import chart, console, outputs
     from lain_cli.context import load_app_context
 
-    ctx = load_app_context(opts, sets=sets, need_cluster=False)
+    ctx = load_app_context(opts, sets=sets, need_cluster=False, placeholder_tag=True)
     if getattr(ctx, "cluster", None) is None:
         console.info("no cluster selected: a generic render (no domain or registry); see `lain use`")
     rendered = chart.render_app(ctx, kube_version=kube_version)
     if output is None:
-        console.out(rendered.rstrip("\n"))
+        if opts.json:
+            console.out_json(outputs.rendered_objects(rendered))
+        else:
+            console.out(rendered.rstrip("\n"))
         return 0
     written = chart.write_manifests(rendered, Path(output))
+    if opts.json:
+        console.out_json([str(path) for path in written])
     console.success(f"wrote {len(written)} objects to {output}")
     return 0

@@ -26,7 +26,7 @@ def update_image(
 
     \b
     Example:
-      lain update-image web worker
+      lain update-image web
     """
     from lain_cli import deploy as flow
     from lain_cli.context import load_app_context

@@ -16,7 +16,9 @@ def use(opts: GlobalOptions, name: str | None) -> int:
     """Select the cluster later commands act on, or list the clusters.
 
     With CLUSTER, checks its file and records it as the current cluster
-    (in ~/.config/lain/current).  Without, lists every cluster file found in
+    (in ~/.config/lain/current).  A cluster file without `context:` gets
+    kubectl's current context pinned: lain stays on it, and warns, when
+    kubectl's current context changes later.  Without, lists every cluster file found in
     $LAIN_CLUSTERS_DIR, chart/clusters/ and ~/.config/lain/clusters/, marking
     the current one.  $LAIN_CLUSTER or --cluster override the choice for one
     command.
@@ -26,12 +28,22 @@ def use(opts: GlobalOptions, name: str | None) -> int:
       lain use prod
       lain use            # list clusters; * marks the current one
     """
-    from lain_cli import clusters, console
+    from lain_cli import clusters, console, kubecontext
 
     if name:
         cluster = clusters.use(name)
+        if opts.json:
+            console.out_json({"cluster": cluster.name, "namespace": cluster.namespace,
+                              "context": cluster.context, "contextSource": cluster.context_source or None,
+                              "file": cluster.source})
         where = f", context {cluster.context}" if cluster.context else ""
         console.success(f"using cluster {cluster.name} (namespace {cluster.namespace}{where}) from {cluster.source}")
+        if cluster.context_source == kubecontext.FROM_PIN:
+            console.info(f"context {cluster.context} is pinned: lain stays on it when kubectl's current context "
+                         f"changes (run `lain use {name}` again to pin the new one)")
+        elif not cluster.context:
+            console.warn(f"no kube context to pin: the kubeconfig has no current context and {cluster.source} "
+                         "sets no context:, so lain follows kubectl's current context")
         override, source = clusters.selected_name()
         if source == "$LAIN_CLUSTER" and override != name:
             console.warn(f"$LAIN_CLUSTER={override} is set and overrides this choice in this shell")

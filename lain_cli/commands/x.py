@@ -34,12 +34,13 @@ def x(ctx: click.Context, proc_name: str | None, words: tuple[str, ...], contain
     \b
     Examples:
       lain x                                  # a shell in a web pod
-      lain x worker -- python manage.py shell
-      lain x -- bash -c 'alembic current' | grep head
+      lain x web -- env
+      lain x -- sh -c 'env | grep LAIN_' | sort
     """
-    from lain_cli import context, execx
+    from lain_cli import context, execx, outputs
 
     opts: GlobalOptions = ctx.obj
+    outputs.refuse_json(opts, "x", "what the command in the pod prints")
     command = [*words, *ctx.meta.get("lain_x_command", [])]
     app = context.load_app_context(opts, need_image=False)
     return execx.exec_in_pod(app, proc_name, command, container=container)

@@ -11,11 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from lain_cli.labels import COMPONENT as COMPONENT_LABEL
+
 Obj = Mapping[str, Any]
 
-# The labels lain's chart puts on every object of a release (the one place they are named).
-INSTANCE_LABEL = "app.kubernetes.io/instance"
-COMPONENT_LABEL = "app.kubernetes.io/component"
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _MESSAGE_LIMIT = 500
 _FIELD_PATH = re.compile(r"spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]*)\}")
