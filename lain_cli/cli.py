@@ -10,10 +10,11 @@ traceback on the user.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
-import traceback
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import click
@@ -234,58 +235,100 @@ def cli(
     )
 
 
-def _crash_log(exc: BaseException) -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "lain", "last-crash.log")
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(f"lain {__version__}\nargv: {sys.argv!r}\n\n")
-            fh.write("".join(traceback.format_exception(exc)))
-    except OSError:
-        return ""
-    return path
+# Environment variables lain reads (besides every LAIN_*): their text must be UTF-8.
+READ_ENVIRONMENT = ("HOME", "USER", "USERNAME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
+                    "EDITOR", "VISUAL", "KUBECONFIG", "NO_COLOR")
+
+
+def _bad_byte(text: str) -> int | None:
+    """The first byte that was not UTF-8 (Python keeps such bytes as lone surrogates), if any."""
+    for char in text:
+        if "\udc80" <= char <= "\udcff":
+            return ord(char) - 0xDC00
+    return None
+
+
+def check_text(argv: Sequence[str], environ: Mapping[str, str]) -> None:
+    """A UsageError naming the first argument or environment variable that is not UTF-8 text.
+
+    Such text would fail later, somewhere (a Secret, a JSON body, the terminal).
+    The message never shows the value of an env/secret argument.
+    """
+    from lain_cli import crashlog
+    from lain_cli.errors import UsageError
+
+    hint = ("lain reads its arguments and environment as UTF-8: check the encoding of the terminal "
+            "(LANG, LC_ALL) or of the script that builds the command")
+    shown, _ = crashlog.safe_argv(argv)
+    for index, arg in enumerate(argv):
+        byte = _bad_byte(arg)
+        if byte is not None:
+            text = shown[index].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(f"argument {index + 1} ({text}) is not valid UTF-8 text (byte 0x{byte:02x})",
+                             hint=hint)
+    for name in sorted(environ):
+        if name.startswith("LAIN_") or name in READ_ENVIRONMENT:
+            byte = _bad_byte(environ[name])
+            if byte is not None:
+                raise UsageError(f"the environment variable {name} is not valid UTF-8 text (byte 0x{byte:02x})",
+                                 hint=hint)
+
+
+def _settle_notices() -> None:
+    """Wait (bounded) for webhook notices still on their way; one warning for those that did not arrive."""
+    notify = sys.modules.get("lain_cli.notify")
+    if notify is not None:
+        notify.settle()
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lain`` console script."""
-    from lain_cli import interrupts, proc
+    from lain_cli import crashlog, interrupts, proc
     from lain_cli.errors import EXIT_FAILED, EXIT_USAGE, LainError
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    code: int = 0
     try:
         with interrupts.handling():
             try:
-                code = cli.main(args=argv, prog_name="lain", standalone_mode=False)
+                check_text(args, os.environ)
+                result = cli.main(args=args, prog_name="lain", standalone_mode=False)
+                code = result if isinstance(result, int) else 0
             finally:
                 proc.end_children()  # no kubectl watch or log stream outlives lain
     except LainError as exc:
         print(exc.render(), file=sys.stderr)
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+        code = EXIT_USAGE if exc.exit_code == 2 else exc.exit_code
     except click.Abort as exc:
         # click turns KeyboardInterrupt into Abort; the signal is its cause
         if isinstance(exc.__cause__, KeyboardInterrupt):
             stopped = interrupts.as_interrupted(exc.__cause__)
             print(f"interrupted ({stopped.what})", file=sys.stderr)
-            sys.exit(stopped.exit_code)
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
+            code = stopped.exit_code
+        else:
+            print("aborted", file=sys.stderr)
+            code = 130
     except KeyboardInterrupt as exc:
         stopped = interrupts.as_interrupted(exc)
         print(f"\ninterrupted ({stopped.what})", file=sys.stderr)
-        sys.exit(stopped.exit_code)
+        code = stopped.exit_code
     except BrokenPipeError:
         # stdout closed early (`lain ... | head`): not an error worth a message
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        code = 0
     except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks on users
-        where = _crash_log(exc)
-        print(f"error: internal error in lain: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        where = crashlog.write(exc, __version__, args)
+        line = crashlog.scrub(f"{exc.__class__.__name__}: {exc}", args)
+        print(f"error: internal error in lain: {line}", file=sys.stderr)
         if where:
-            print(f"hint: the details are in {where}; please attach it to a bug report", file=sys.stderr)
-        sys.exit(EXIT_FAILED)
-    sys.exit(code if isinstance(code, int) else 0)
+            print(f"hint: the details are in {where}; please attach it to a bug report (the values of "
+                  "env/secret arguments and any Secret data are left out of it)", file=sys.stderr)
+        code = EXIT_FAILED
+    with contextlib.suppress(Exception):  # a notice never changes the outcome
+        _settle_notices()
+    sys.exit(code)

@@ -52,6 +52,12 @@ CLUSTER_SCHEMA = schema.Mapping(
             "provider": schema.Str(choices=("slack", "feishu", "dingtalk", "wecom", "generic"),
                                    description="Message format."),
         }, required=("url",), description="Where deploy notices go."),
+        "notify": schema.Mapping(fields={
+            "timeout": schema.Number(
+                check=lambda v: None if v > 0 else f"must be more than 0 seconds, not {v}",
+                description="Seconds the webhook notices may take in all once a command's work is "
+                            "done, retries included (default 5)."),
+        }, description="How webhook notices are sent."),
         "logLink": schema.Str(description="Log search link; {appname} is replaced."),
         "docsUrl": schema.Str(check=lambda v: None if re.match(r"https?://", v) else f"expected an http(s) URL, got {v!r}",
                               description="Where lain's hints link the documentation (a team's own copy); "
@@ -98,9 +104,29 @@ class Cluster:
     namespace_source: str = ""
     notes: tuple[str, ...] = ()
     warnings: tuple[Finding, ...] = ()  # lain4 keys in the file, each deprecated for lain's key
+    kubeconfig_line: int | None = field(default=None, repr=False, compare=False)
+    notify_timeout: float | None = None  # seconds notices may take after a command's work
+
+    def check_kubeconfig(self) -> None:
+        """A ConfigError naming the cluster file's ``kubeconfig`` key when that file does not exist.
+
+        Checked when the cluster is about to be reached, not when the file is
+        read: ``lain lint`` and ``lain template`` need no credentials.
+        """
+        if self.kubeconfig and not os.path.isfile(self.kubeconfig):
+            problem = "is a directory, not a file" if os.path.isdir(self.kubeconfig) else "does not exist"
+            raise ConfigError(
+                f"{self.kubeconfig} {problem}",
+                file=self.source or f"{self.name}.yaml",
+                line=self.kubeconfig_line,
+                key_path="kubeconfig",
+                hint="fix the path (~ is expanded; a relative path is relative to the cluster file), "
+                     "or remove the key to use $KUBECONFIG / ~/.kube/config",
+            )
 
     def kubectl_args(self) -> list[str]:
         """``--kubeconfig``/``--context``/``--namespace``, to go right after the kubectl binary."""
+        self.check_kubeconfig()
         args = []
         if self.kubeconfig:
             args += ["--kubeconfig", self.kubeconfig]
@@ -110,6 +136,7 @@ class Cluster:
 
     def helm_args(self) -> list[str]:
         """``--kubeconfig``/``--kube-context``/``--namespace`` for helm."""
+        self.check_kubeconfig()
         args = []
         if self.kubeconfig:
             args += ["--kubeconfig", self.kubeconfig]
@@ -283,6 +310,8 @@ def load(entry: ClusterFile) -> Cluster:
         source=layer.name,
         values_lines=values_lines,
         warnings=tuple(warnings),
+        kubeconfig_line=layer.lines.get(("kubeconfig",)),
+        notify_timeout=(data.get("notify") or {}).get("timeout"),
     )
 
 

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from lain_cli import kube
-from lain_cli.errors import ClusterError, LainError, OperationFailed, UsageError
+from lain_cli import crashlog, kube
+from lain_cli.errors import ClusterError, Interrupted, LainError, OperationFailed, UsageError
 
 Purpose = Literal["env", "secret"]
 
@@ -240,8 +240,13 @@ def _yaml_problem(exc: Exception) -> str:
     ``str(exc)`` of a ruamel error quotes the offending line, and some problems
     quote values (a duplicate key names both of its values): neither is used.
     """
+    from lain_cli.yamlload import unclosed
+
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = str(getattr(exc, "problem", None) or "not valid YAML")
+    opened = unclosed(exc)
+    if opened is not None:  # shown where the quote or bracket opens, not at the end of the file
+        mark, problem = getattr(exc, "context_mark", None), opened[0]
     duplicate = _DUPLICATE_KEY_RE.search(problem)
     if duplicate:
         problem = f"{duplicate.group(1)} is given more than once"
@@ -280,6 +285,7 @@ def parse_env_yaml(text: str) -> dict[str, str]:
             env[key] = value
     if problems:
         raise InvalidInput("; ".join(problems))
+    crashlog.keep_out(env.values())
     return env
 
 
@@ -307,6 +313,7 @@ def decode_data(obj: Mapping[str, Any] | None) -> dict[str, bytes]:
     decoded = {key: base64.b64decode(value or "") for key, value in data.items()}
     for key, value in (obj.get("stringData") or {}).items():
         decoded[key] = value.encode()
+    crashlog.keep_out(decoded.values())  # a crash log never shows them
     return decoded
 
 
@@ -463,14 +470,41 @@ def _signals_unwind() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-class EditFile:
-    """A private temp file for one edit: 0600 inside a 0700 directory of its own."""
+def edits_dir() -> Path:
+    """``$XDG_STATE_HOME/lain/edits`` (``~/.local/state/lain/edits``), 0700: where edits happen.
 
-    def __init__(self, filename: str, content: bytes) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="lain-edit-"))
+    Not the shared /tmp: a failed edit's file, kept on purpose with the user's
+    secret values in it, stays in a directory of the user's own.
+    """
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    directory = Path(base) / "lain" / "edits"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(directory, 0o700)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot make a private directory for the edit: {directory}: {exc.strerror}",
+            hint="set XDG_STATE_HOME to a directory of yours",
+        ) from None
+    return directory
+
+
+class EditFile:
+    """A private file for one edit: 0600, in a 0700 directory of its own under :func:`edits_dir`.
+
+    ``owner`` says whose edit it is (cluster and Secret, and file): a file kept
+    after a failed edit is removed by the next successful edit of the same.
+    """
+
+    OWNER_FILE = ".lain-edit-of"
+
+    def __init__(self, filename: str, content: bytes, owner: str = "") -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="edit-", dir=edits_dir()))
         self.path = self.directory / filename
         self.initial = content
+        self.owner = owner
         self.kept = False
+        (self.directory / self.OWNER_FILE).write_text(owner + "\n", encoding="utf-8")
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.fchmod(fd, 0o600)
@@ -495,12 +529,38 @@ class EditFile:
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
 
+    def remove_earlier(self) -> list[Path]:
+        """Remove the files kept by earlier failed edits of the same owner; the ones removed."""
+        removed = []
+        for other in sorted(self.directory.parent.iterdir()):
+            if other == self.directory or not other.is_dir():
+                continue
+            try:
+                owner = (other / self.OWNER_FILE).read_text(encoding="utf-8").rstrip("\n")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if owner == self.owner:
+                removed += sorted(p for p in other.iterdir() if p.name != self.OWNER_FILE)
+                shutil.rmtree(other, ignore_errors=True)
+        return removed
+
+
+def kept_message(path: Path) -> str:
+    """How to get rid of a kept edit file, for the hint of the error that kept it."""
+
+    def shown(where: Path) -> str:  # from anywhere: under ~ as ~/..., else absolute
+        home = Path(os.path.expanduser("~"))
+        return f"~/{where.relative_to(home)}" if where.is_relative_to(home) else str(where)
+
+    return (f"the next successful edit removes {shown(path)}; "
+            f"to remove it now: rm -r {shlex.quote(shown(path.parent))}")
+
 
 @contextlib.contextmanager
-def editing(filename: str, content: bytes) -> Iterator[EditFile]:
+def editing(filename: str, content: bytes, owner: str = "") -> Iterator[EditFile]:
     """An :class:`EditFile` removed when the block ends -- error, Ctrl-C, SIGTERM
     included -- unless :meth:`EditFile.keep` was called."""
-    edit = EditFile(filename, content)
+    edit = EditFile(filename, content, owner)
     try:
         with _signals_unwind():
             yield edit
@@ -523,6 +583,19 @@ def _ask_to_reopen(reason: str) -> bool:
     return bool(sys.stdin.readline())
 
 
+def _editor_failed(editor: str, code: int) -> LainError:
+    """The error for an editor that did not exit 0: Ctrl-C is an interruption, not a failure."""
+    if code in (-signal.SIGINT, 128 + signal.SIGINT):  # killed by SIGINT, or a shell wrapper's 130
+        return Interrupted("Ctrl-C in the editor; nothing changed")
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return OperationFailed(f"the editor ({editor}) was stopped by {name}; nothing changed")
+    return OperationFailed(f"the editor ({editor}) exited with status {code}; nothing changed")
+
+
 def edit_until_valid(
     edit: EditFile,
     parse: Callable[[bytes], T],
@@ -542,9 +615,7 @@ def edit_until_valid(
     while True:
         code = proc.run_attached([*argv, str(edit.path)])
         if code != 0:
-            raise OperationFailed(
-                f"the editor ({argv[0]}) exited with status {code}; nothing changed"
-            )
+            raise _editor_failed(argv[0], code)
         content = edit.read()
         if content == edit.initial:
             return None
@@ -557,7 +628,7 @@ def edit_until_valid(
         path = edit.keep()
         raise UsageError(
             f"{reason}; nothing changed, your text is kept in {path}",
-            hint=f"fix it, run the edit again and paste it in, then delete {path}",
+            hint=f"fix it, run the edit again and paste it in ({kept_message(path)})",
         )
 
 
@@ -570,13 +641,17 @@ def _write_or_keep(edit: EditFile, write: Callable[[], None], what: str) -> None
         raise ClusterError(
             f"the Secret {what} changed since you loaded it (someone else edited it); "
             f"nothing was written, your edits are kept in {path}",
-            hint="run the edit again to see the current content, re-apply your changes "
-            f"from {path}, then delete it",
+            hint="run the edit again to see the current content and re-apply your changes "
+            f"from {path} ({kept_message(path)})",
         ) from None
     except LainError as exc:
         path = edit.keep()
-        exc.details.append(f"nothing was written; your edits are kept in {path}")
+        exc.details.append(f"nothing was written; your edits are kept in {path} ({kept_message(path)})")
         raise
+    for earlier in edit.remove_earlier():
+        from lain_cli import console
+
+        console.info(f"removed {earlier}, kept from an earlier failed edit")
 
 
 def _env_header(appname: str, cluster: str, name: str) -> str:
@@ -605,7 +680,7 @@ def edit_env(ctx: Any, *, interactive: bool, editor: Sequence[str] | None = None
     stored = load_secret(ctx.cluster, name)
     current = decode_env(stored.data)
     text = _env_header(ctx.appname, ctx.cluster.name, name) + render_env_yaml(current)
-    with editing(f"{name}.yaml", text.encode()) as edit:
+    with editing(f"{name}.yaml", text.encode(), owner=f"{ctx.cluster.name}/{name}") as edit:
         new = edit_until_valid(edit, _parse_env_bytes, interactive=interactive, editor=editor)
         if new is None or new == current:
             return KeyChange()
@@ -635,7 +710,7 @@ def edit_secret_file(
             raise InvalidInput(f"the secret files would be {problem}")
         return content
 
-    with editing(file_name, current) as edit:
+    with editing(file_name, current, owner=f"{ctx.cluster.name}/{name}/{file_name}") as edit:
         content = edit_until_valid(edit, parse, interactive=interactive, editor=editor)
         if content is None or (file_name in stored.data and content == current):
             return KeyChange()
@@ -696,6 +771,7 @@ def read_secret_files(paths: Sequence[str]) -> dict[str, bytes]:
             raise UsageError(f"{path} is a directory; give the files in it") from None
         except OSError as exc:
             raise UsageError(f"{path}: cannot read it ({exc.strerror})") from None
+    crashlog.keep_out(files.values())
     return files
 
 

@@ -116,6 +116,18 @@ class OperationFailed(LainError):
     """A release, rollout, job or check did not succeed."""
 
 
+class Interrupted(LainError):
+    """The user pressed Ctrl-C (in a program lain ran, such as the editor): exit 130."""
+
+    exit_code = 130
+
+    def render(self) -> str:
+        lines = [f"interrupted: {self.message}"] + [f"  {d}" for d in self.details]
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+
 def stderr_tail(stderr: str, lines: int = 8) -> list[str]:
     """The last non-empty lines of a command's stderr, for error messages."""
     kept = [ln.rstrip() for ln in stderr.splitlines() if ln.strip()]

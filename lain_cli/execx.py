@@ -67,8 +67,12 @@ def default_proc(procs: Mapping[str, str]) -> str | None:
 
 
 def resolve_proc(name: str | None, procs: Mapping[str, str]) -> str:
-    """The proc to exec into; UsageError listing the procs when it is unknown or ambiguous."""
-    listing = ", ".join(sorted(procs)) or "none"
+    """The proc to exec into; UsageError listing the procs when it is unknown or ambiguous.
+
+    The listing names the long-running procs only: a job's or a test's pod is
+    gone once it has run (naming one still works while its pod runs).
+    """
+    listing = ", ".join(sorted(n for n, kind in procs.items() if kind in LONG_RUNNING)) or "none"
     if name is None:
         chosen = default_proc(procs)
         if chosen is None:

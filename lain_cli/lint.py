@@ -12,6 +12,7 @@ process, so validating hundreds of objects costs milliseconds each.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -153,8 +154,66 @@ def validate_object(body: dict[str, Any], version: str) -> list[tuple[str, str]]
     validator = _validator(version, kind, api_version)
     if validator is None:
         return [("", f"Kubernetes {version} has no {kind} in {api_version}")]
-    errors = sorted(validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path])
-    return [(format_path(e.absolute_path), _message(e)) for e in errors]
+    checked, kept = _without_plain_env(body, kind)
+    errors = sorted(validator.iter_errors(checked), key=lambda e: [str(p) for p in e.absolute_path])
+    return [(format_path(_original_path(e.absolute_path, kept)), _message(e)) for e in errors]
+
+
+# An env entry of exactly a string name and a string value is valid for every
+# Kubernetes schema; long env lists are validated without most of those (the
+# first stays), each taking the time of a schema lookup.
+_PLAIN_ENV_LIST = 20
+
+
+def _plain_env(entry: Any) -> bool:
+    return (type(entry) is dict and len(entry) == 2 and type(entry.get("name")) is str
+            and type(entry.get("value")) is str)
+
+
+def _without_plain_env(body: dict[str, Any], kind: str) -> tuple[dict[str, Any], dict[tuple[Any, ...], list[int]]]:
+    """``body`` with its long env lists thinned, and for each thinned list the original indexes kept."""
+    where = _POD_SPEC.get(kind)
+    spec: Any = body
+    for part in (where or "").split("."):
+        spec = spec.get(part) if isinstance(spec, dict) else None
+    if not isinstance(spec, dict):
+        return body, {}
+    kept: dict[tuple[Any, ...], list[int]] = {}
+    new_spec = dict(spec)
+    for field_name in ("containers", "initContainers"):
+        containers = spec.get(field_name)
+        if not isinstance(containers, list):
+            continue
+        new_containers = list(containers)
+        for index, container in enumerate(containers):
+            env = container.get("env") if isinstance(container, dict) else None
+            if not isinstance(env, list) or len(env) <= _PLAIN_ENV_LIST:
+                continue
+            plain = [i for i, entry in enumerate(env) if _plain_env(entry)]
+            indexes = sorted(set(range(len(env))) - set(plain[1:]))
+            kept[(*where.split("."), field_name, index, "env")] = indexes  # type: ignore[union-attr]
+            new_containers[index] = {**container, "env": [env[i] for i in indexes]}
+        new_spec[field_name] = new_containers
+    if not kept:
+        return body, {}
+    # copy the path down to the pod spec, leaving the caller's object as it was
+    parts = where.split(".")  # type: ignore[union-attr]
+    copies = [dict(body)]
+    for part in parts[:-1]:
+        copies.append(dict(copies[-1][part]))
+    copies[-1][parts[-1]] = new_spec
+    for depth in range(len(parts) - 1, 0, -1):
+        copies[depth - 1][parts[depth - 1]] = copies[depth]
+    return copies[0], kept
+
+
+def _original_path(path: Iterable[Any], kept: dict[tuple[Any, ...], list[int]]) -> list[Any]:
+    parts = list(path)
+    for prefix, indexes in kept.items():
+        size = len(prefix)
+        if tuple(parts[:size]) == prefix and len(parts) > size and isinstance(parts[size], int):
+            parts[size] = indexes[parts[size]]
+    return parts
 
 
 # Where a pod spec sits in each workload kind, and the values key of each kind.
@@ -270,6 +329,35 @@ class LintReport:
         )
 
 
+def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
+    """Start ``work`` in a thread; the returned function waits for its result (or raises its error).
+
+    helm lint renders the chart again on its own: run beside lain's render and
+    validation, a big app's lint takes the longer of the two, not their sum.
+    """
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="helm-lint", daemon=True)
+    thread.start()
+
+    def wait() -> Any:
+        while thread.is_alive():
+            thread.join(0.1)  # short waits keep Ctrl-C responsive
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    return wait
+
+
 def lint_rendered(
     chart_dir: Any,
     release: str,
@@ -282,12 +370,20 @@ def lint_rendered(
     from lain_cli import helm
 
     version = schema_version(kube_version)
-    rendered = helm.render(chart_dir, release, namespace=namespace, kube_version=version)
-    manifests = helm.parse_manifests(rendered)
-    problems = duplicate_objects(manifests) + validate_manifests(manifests, version)
+    linting = _in_background(lambda: helm.lint(chart_dir, namespace=namespace, kube_version=version)) \
+        if run_helm_lint else None
+    try:
+        rendered = helm.render(chart_dir, release, namespace=namespace, kube_version=version)
+        manifests = helm.parse_manifests(rendered)
+        problems = duplicate_objects(manifests) + validate_manifests(manifests, version)
+    except BaseException:
+        if linting is not None:  # no helm left running on a chart directory about to go
+            with contextlib.suppress(Exception):
+                linting()
+        raise
     messages: list[str] = []
-    if run_helm_lint:
-        result = helm.lint(chart_dir, namespace=namespace, kube_version=version)
+    if linting is not None:
+        result = linting()
         messages = result.messages
         if not result.ok and not messages:
             messages = ["helm lint failed without saying why; run `lain -v lint`"]

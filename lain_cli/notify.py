@@ -3,8 +3,12 @@
 An :class:`Event` says what happened (a deploy started, env keys changed, a
 message from ``lain send-msg``); ``build_body`` turns it into the JSON body a
 provider expects (pure functions, tested exactly); ``send`` posts it with
-bounded retries.  A notice is never worth failing a command for: ``send``
-returns False and prints a warning instead of raising.  Webhook URLs carry
+retries that cannot post it twice, bounded in time (5 s by default).  A
+notice is never worth failing a command for: ``send`` returns False instead
+of raising.  Every notice of a run goes through the :data:`OUTBOX`, which
+prints one line while lain waits for a webhook and one warning line naming
+the notices that did not arrive; ``settle()``, called by lain's entry point
+when a command ends, waits (bounded) for those still on their way.  Webhook URLs carry
 their secret in the path or query string, so every message about a webhook
 shows the URL masked (see :func:`mask_url`).
 
@@ -17,9 +21,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -56,8 +61,8 @@ _PROVIDER_HOSTS = {
     "qyapi.weixin.qq.com": "wecom",
 }
 
-DEFAULT_TOTAL_TIMEOUT = 10.0
-DEFAULT_REQUEST_TIMEOUT = 3.0
+DEFAULT_TOTAL_TIMEOUT = 5.0  # seconds, retries included (cluster file: notify.timeout)
+DEFAULT_REQUEST_TIMEOUT = 2.0  # seconds to connect, per attempt
 TIMEOUT_ENV = "LAIN_WEBHOOK_TIMEOUT"
 
 # Provider error codes that mean "too many messages, try later": retried like a 429.
@@ -353,7 +358,7 @@ def scrub(text: str, url: str) -> str:
 
 
 class _Retryable(Exception):
-    """A failed attempt worth trying again (5xx, 429, connection error, timeout)."""
+    """A failed attempt that is safe and worth trying again: the provider did not take the notice."""
 
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -362,7 +367,8 @@ class _Retryable(Exception):
 
 
 class _Rejected(Exception):
-    """A failed attempt that will fail the same way again (4xx, provider error code)."""
+    """A failed attempt not to try again: it would fail the same way (4xx, provider error code),
+    or the provider may have taken the notice already (no answer after the body was sent)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -403,19 +409,23 @@ def _http_reason(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {text}" if text else f"HTTP {response.status_code}"
 
 
-def _describe_connection_error(exc: Exception, request_timeout: float) -> str:
+def seconds_text(value: float) -> str:
+    """``5s``, ``0.5s``, ``12.5s``: a duration as people read it."""
+    return f"{round(value, 1):g}s"
+
+
+def _describe_connection_error(exc: Exception) -> str:
     import requests
 
     if isinstance(exc, requests.ConnectTimeout):
         return "connection timed out"
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {request_timeout:g}s"
     text = str(exc)
     for needle, reason in (
         ("Connection refused", "connection refused"),
         ("Name or service not known", "unknown host"),
         ("nodename nor servname", "unknown host"),
         ("Temporary failure in name resolution", "DNS lookup failed"),
+        ("Failed to resolve", "DNS lookup failed"),
         ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
         ("Connection reset", "connection reset"),
         ("RemoteDisconnected", "connection closed without an answer"),
@@ -426,15 +436,49 @@ def _describe_connection_error(exc: Exception, request_timeout: float) -> str:
     return f"{exc.__class__.__name__}: {text}"
 
 
-def _post_once(
-    session: requests.Session, webhook: Webhook, body: dict[str, Any], timeout: float
-) -> None:
+def _not_sent(exc: Exception) -> bool:
+    """True when the request failed before its body left: trying again cannot post twice."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False  # a certificate problem stays one
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError carries the cause
+        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return False
+
+
+# Providers that drop a repeated notice themselves (an idempotency key in the
+# request).  None of the incoming-webhook APIs lain posts to does, so a notice
+# whose body was sent and that got no answer is never sent again: a slow chat
+# server that works would otherwise show it several times.
+DEDUPING_PROVIDERS: frozenset[str] = frozenset()
+
+
+def _post_once(webhook: Webhook, body: dict[str, Any], connect_timeout: float, read_timeout: float,
+               total: float) -> None:
+    """One attempt, on a connection of its own (a reused one may be closed by the server
+    after the body was sent, which would look like "no answer")."""
     import requests
 
     try:
-        response = session.post(webhook.url, json=body, timeout=timeout)
+        with requests.Session() as session:
+            response = session.post(webhook.url, json=body, timeout=(connect_timeout, read_timeout))
     except requests.RequestException as exc:
-        raise _Retryable(_describe_connection_error(exc, timeout)) from None
+        if _not_sent(exc):
+            raise _Retryable(_describe_connection_error(exc)) from None
+        if isinstance(exc, requests.ReadTimeout):
+            reason = f"no answer within {seconds_text(total)}"
+        else:
+            reason = _describe_connection_error(exc)
+        if webhook.provider in DEDUPING_PROVIDERS:
+            raise _Retryable(reason) from None
+        # the provider may have taken it: sending it again could post it twice
+        raise _Rejected(reason) from None
     status = response.status_code
     if status == 429 or status >= 500:
         raise _Retryable(_http_reason(response), _retry_after(response))
@@ -450,7 +494,7 @@ def _post_once(
 
 
 def default_total_timeout() -> float:
-    """Seconds a notice may take in all, retries included: ``$LAIN_WEBHOOK_TIMEOUT`` or 10."""
+    """Seconds a notice may take in all by default: ``$LAIN_WEBHOOK_TIMEOUT``, else 5."""
     try:
         value = float(os.environ.get(TIMEOUT_ENV, ""))
     except ValueError:
@@ -458,17 +502,133 @@ def default_total_timeout() -> float:
     return value if value > 0 else DEFAULT_TOTAL_TIMEOUT
 
 
-@dataclass
-class _Budget:
+_SHORT_NAMES = {
+    "deploy-start": "deploy started",
+    "deploy-success": "deployed",
+    "deploy-failure": "deploy failed",
+    "rollback": "rolled back",
+    "env-change": "env changed",
+    "secret-change": "secret files changed",
+    "message": "message",
+}
+
+
+@dataclass(eq=False)
+class Delivery:
+    """One notice on its way: what, where, until when, and how it ended."""
+
+    webhook: Webhook
+    event: Event
+    timeout: float
     deadline: float
-    request_timeout: float
-    min_attempt: float = field(default=0.2)
+    done: threading.Event = field(default_factory=threading.Event)
+    delivered: bool = False
+    reason: str = ""
+    attempts: int = 0
 
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
+    @property
+    def what(self) -> str:
+        return _SHORT_NAMES.get(self.event.kind, self.event.kind)
 
-    def attempt_timeout(self) -> float:
-        return max(0.05, min(self.request_timeout, self.remaining()))
+
+class Outbox:
+    """The notices of this run of lain: tells once that lain waits for them, and once at
+    the end which did not arrive (one warning line, not one per attempt or notice)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deliveries: list[Delivery] = []
+        self._told_waiting = False
+
+    def open(self, webhook: Webhook, event: Event, timeout: float) -> Delivery:
+        delivery = Delivery(webhook, event, timeout, time.monotonic() + timeout)
+        with self._lock:
+            self._deliveries.append(delivery)
+        return delivery
+
+    def tell_waiting(self, pending: list[Delivery]) -> None:
+        """The line on the screen while lain waits for a webhook (once per run)."""
+        from lain_cli import console
+
+        with self._lock:
+            if self._told_waiting or not pending:
+                return
+            self._told_waiting = True
+        hook = pending[0].webhook
+        left = max(d.deadline for d in pending) - time.monotonic()
+        what = f"{len(pending)} notices" if len(pending) > 1 else "the notice"
+        console.step(f"waiting for the {hook.provider_name} webhook {mask_url(hook.url)} to take {what} "
+                     f"(at most {seconds_text(max(0.0, left))} more)")
+
+    def forget(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._deliveries = [d for d in self._deliveries if d is not delivery]
+
+    def pending(self) -> list[Delivery]:
+        with self._lock:
+            return [d for d in self._deliveries if not d.done.is_set()]
+
+    def settle(self, timeout: float | None = None, *, tell_after: float = 0.3) -> list[Delivery]:
+        """Wait for the notices still on their way (each until its own deadline, all at most
+        ``timeout`` seconds), then print one warning line naming those that did not arrive.
+
+        Returns the notices that did not arrive, and forgets every notice of the run.
+        """
+        started = time.monotonic()
+        limit = started + timeout if timeout is not None else None
+        try:
+            while True:
+                pending = self.pending()
+                if not pending:
+                    break
+                now = time.monotonic()
+                until = max(d.deadline for d in pending)
+                if limit is not None:
+                    until = min(until, limit)
+                if now >= until:
+                    break
+                if now - started >= tell_after:
+                    self.tell_waiting(pending)
+                pending[0].done.wait(min(0.1, until - now))
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: stop waiting, still say what did not arrive
+        with self._lock:
+            deliveries, self._deliveries = self._deliveries, []
+            self._told_waiting = False
+        failed = [d for d in deliveries if not d.delivered]
+        for delivery in failed:
+            if not delivery.done.is_set() and not delivery.reason:
+                delivery.reason = f"no answer within {seconds_text(delivery.timeout)}"
+        report_undelivered(failed)
+        return failed
+
+
+def report_undelivered(failed: list[Delivery]) -> None:
+    """One warning line: which notices did not reach which webhook, and why (URL tokens masked)."""
+    from lain_cli import console
+
+    if not failed:
+        return
+    by_hook: dict[str, list[Delivery]] = {}
+    for delivery in failed:
+        by_hook.setdefault(delivery.webhook.url, []).append(delivery)
+    parts = []
+    for url, deliveries in by_hook.items():
+        hook = deliveries[0].webhook
+        count = len(deliveries)
+        notices = "; ".join(f"{d.what} ({d.reason or 'not sent'})" for d in deliveries)
+        parts.append(scrub(f"{count} notice{'s' if count != 1 else ''} did not reach the {hook.provider_name} "
+                           f"webhook {mask_url(url)}: {notices}", url))
+    console.warn(" / ".join(parts))
+
+
+OUTBOX = Outbox()
+
+
+def settle(timeout: float | None = None) -> list[Delivery]:
+    """Wait (bounded) for the notices of this run still on their way and warn, in one line,
+    about those that did not arrive.  ``lain``'s entry point calls it when a command ends."""
+    return OUTBOX.settle(timeout)
 
 
 def send(
@@ -478,66 +638,87 @@ def send(
     total_timeout: float | None = None,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     backoff: float = 0.25,
+    report: bool | None = None,
 ) -> bool:
-    """Post ``event`` to ``webhook``; True when the provider accepted it.
+    """Post ``event`` to ``webhook``; True when the provider accepted it.  Never raises.
 
-    Retries 5xx, 429, provider rate limits and connection errors with
-    exponential backoff (honouring Retry-After) until ``total_timeout``
-    seconds have passed (default: the webhook's ``timeout``, else
-    ``$LAIN_WEBHOOK_TIMEOUT``, else 10).  On final failure prints a warning
-    naming the provider and the last error, with the URL's tokens masked,
-    and returns False.  Never raises.
+    Tries again only where that cannot post the notice twice: a connection
+    that failed before the body was sent, a 429 or 5xx answer, a provider's
+    rate-limit code; with exponential backoff honouring Retry-After.  A
+    request whose body was sent and that got no answer is not sent again.
+    All of it within ``total_timeout`` seconds (default: the webhook's
+    ``timeout``, else ``$LAIN_WEBHOOK_TIMEOUT``, else 5); ``request_timeout``
+    bounds each connection attempt, while an answer may take until the end.
+
+    A notice that takes longer than a moment prints, once per run, a line
+    saying lain waits for it (not for ``deploy-start``, sent while lain works).
+    What did not arrive is said in one warning line: at once when ``report``
+    (default: when called from the main thread), else by :func:`settle`.
     """
-    import requests
     import tenacity
-
-    from lain_cli import console, proc
 
     if total_timeout is None:
         total_timeout = webhook.timeout or default_total_timeout()
-    budget = _Budget(time.monotonic() + total_timeout, request_timeout)
+    if report is None:
+        report = threading.current_thread() is threading.main_thread()
+    delivery = OUTBOX.open(webhook, event, total_timeout)
     body = build_body(webhook.provider, event)
-    exponential = tenacity.wait_exponential(multiplier=backoff, max=4)
+    exponential = tenacity.wait_exponential(multiplier=backoff, max=2)
+    min_attempt = min(0.2, total_timeout / 4)
+
+    def remaining() -> float:
+        return delivery.deadline - time.monotonic()
 
     def wait(state: tenacity.RetryCallState) -> float:
         delay = exponential(state)
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            if exc.retry_after > remaining() - min_attempt:
+                raise _Rejected(f"{exc.reason} (asked to retry after {seconds_text(exc.retry_after)}, "
+                                f"past the {seconds_text(total_timeout)} timeout)")
             delay = max(delay, exc.retry_after)
-        return max(0.0, min(delay, budget.remaining() - budget.min_attempt))
+        return max(0.0, min(delay, remaining() - min_attempt))
 
     def stop(state: tenacity.RetryCallState) -> bool:
-        return budget.remaining() < budget.min_attempt
+        return remaining() < min_attempt
 
-    attempts = 0
-    last_error = ""
+    timer = None
+    if event.kind != "deploy-start":
+        timer = threading.Timer(0.5, lambda: OUTBOX.tell_waiting([delivery]))
+        timer.daemon = True
+        timer.start()
     try:
-        with requests.Session() as session:
-            for attempt in tenacity.Retrying(
-                stop=stop,
-                wait=wait,
-                retry=tenacity.retry_if_exception_type(_Retryable),
-                reraise=True,
-            ):
-                with attempt:
-                    attempts += 1
-                    _post_once(session, webhook, body, budget.attempt_timeout())
+        for attempt in tenacity.Retrying(
+            stop=stop,
+            wait=wait,
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            reraise=True,
+        ):
+            with attempt:
+                delivery.attempts += 1
+                left = max(0.05, remaining())
+                _post_once(webhook, body, min(request_timeout, left), left, total_timeout)
     except (_Retryable, _Rejected) as exc:
-        last_error = exc.reason
+        delivery.reason = exc.reason
     except Exception as exc:  # noqa: BLE001 - a notice must never fail the command
-        last_error = f"{exc.__class__.__name__}: {exc}"
+        delivery.reason = f"{exc.__class__.__name__}: {exc}"
     else:
+        delivery.delivered = True
+    finally:
+        if timer is not None:
+            timer.cancel()
+        delivery.done.set()
+    if delivery.delivered:
+        from lain_cli import console, proc
+
         if proc.is_verbose():
             console.info(f"notice sent to {webhook.provider_name} webhook {mask_url(webhook.url)}")
         return True
-    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-    console.warn(
-        scrub(
-            f"{webhook.provider_name} webhook {mask_url(webhook.url)} did not take the notice "
-            f"({tries}): {last_error}",
-            webhook.url,
-        )
-    )
+    if delivery.attempts > 1:
+        delivery.reason += f", after {delivery.attempts} attempts"
+    if report:
+        OUTBOX.forget(delivery)
+        report_undelivered([delivery])
     return False
 
 
@@ -545,25 +726,32 @@ def webhook_for(values: Mapping[str, Any] | None, cluster: Any) -> Webhook | Non
     """The webhook for an app on a cluster: the app's ``webhook`` value, else the cluster's.
 
     An app webhook with ``clusters`` only serves those clusters; on any other
-    cluster there is no webhook (the app chose where its notices go).
+    cluster there is no webhook (the app chose where its notices go).  A
+    webhook without a ``timeout`` of its own gets the cluster's ``notify.timeout``.
     """
     cluster_name = getattr(cluster, "name", "")
     app_config = (values or {}).get("webhook")
+    hook: Webhook | None
     if app_config:
         hook = parse_webhook(app_config, "webhook")
-        return hook if hook.applies_to(cluster_name) else None
-    cluster_config = getattr(cluster, "webhook", None)
-    if not cluster_config:
+    else:
+        cluster_config = getattr(cluster, "webhook", None)
+        if not cluster_config:
+            return None
+        if not isinstance(cluster_config, Mapping | str):
+            # a parsed webhook object from the cluster layer: read its fields
+            cluster_config = {
+                key: getattr(cluster_config, key)
+                for key in ("url", "provider", "clusters", "timeout")
+                if getattr(cluster_config, key, None) is not None
+            }
+        hook = parse_webhook(cluster_config, f"clusters/{cluster_name}.yaml: webhook")
+    if not hook.applies_to(cluster_name):
         return None
-    if not isinstance(cluster_config, Mapping | str):
-        # a parsed webhook object from the cluster layer: read its fields
-        cluster_config = {
-            key: getattr(cluster_config, key)
-            for key in ("url", "provider", "clusters", "timeout")
-            if getattr(cluster_config, key, None) is not None
-        }
-    hook = parse_webhook(cluster_config, f"clusters/{cluster_name}.yaml: webhook")
-    return hook if hook.applies_to(cluster_name) else None
+    notify_timeout = getattr(cluster, "notify_timeout", None)
+    if hook.timeout is None and isinstance(notify_timeout, int | float) and notify_timeout > 0:
+        hook = replace(hook, timeout=float(notify_timeout))
+    return hook
 
 
 _told_no_webhook: set[tuple[str, str]] = set()

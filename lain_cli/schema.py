@@ -28,6 +28,14 @@ MAX_NAME = 63
 MAX_STS_NAME = 52
 MAX_CRONJOB_NAME = 52
 MAX_RELEASE_NAME = 53  # helm's limit
+# The sizes lain is made for (docs/values.rst, "Sizes"): past them, helm and the
+# schema checks of every rendered object take minutes, so lain refuses instead.
+MAX_WORKLOADS = 500
+MAX_INGRESSES = 500
+# helm's client-side patch of an env list grows with the square of its length;
+# Linux starts no process whose environment passes 2 MiB (ARG_MAX with the usual stack)
+MAX_ENV = 2000
+MAX_ENV_BYTES = 1024 * 1024
 
 RFC1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 RFC1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -89,6 +97,16 @@ class Int(Node):
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Number(Node):
+    """An integer or a decimal number (seconds, ratios)."""
+
+    type_name = "number"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -760,6 +778,9 @@ def validate_values(values: MappingABC[str, Any]) -> list[Problem]:
     if "lain" in values:
         problems.append(Problem(("lain",), "the key lain is reserved for the values lain computes; rename it"))
         values = {k: v for k, v in values.items() if k != "lain"}
+    problems += size_problems(values)
+    if problems:
+        return problems  # refused before any work that grows with the size
     check_node(VALUES, dict(values), (), problems)
     if any(p.severity == "error" for p in problems):
         return problems
@@ -768,6 +789,48 @@ def validate_values(values: MappingABC[str, Any]) -> list[Problem]:
         if key in values:
             problems.append(Problem((key,), message, severity="warning"))
     return problems
+
+
+def size_problems(values: MappingABC[str, Any]) -> list[Problem]:
+    """Apps beyond the sizes lain is made for (docs/values.rst, "Sizes"): refused, not crawled through."""
+    problems: list[Problem] = []
+    sections = {s: v for s in WORKLOAD_KINDS if isinstance(v := values.get(s), MappingABC)}
+    count = sum(len(v) for v in sections.values())
+    if count > MAX_WORKLOADS:
+        biggest = max(sections, key=lambda s: len(sections[s]))
+        problems.append(Problem((biggest,), f"the app has {count} workloads (deployments, statefulSets, jobs, "
+                                            f"cronjobs and tests); lain is made for up to {MAX_WORKLOADS}"))
+    for key in ("ingresses", "externalIngresses"):
+        items = values.get(key)
+        if isinstance(items, list) and len(items) > MAX_INGRESSES:
+            problems.append(Problem((key,), f"{len(items)} entries; lain is made for up to {MAX_INGRESSES}"))
+    app_count, app_bytes = _env_size(values.get("env"))
+    for section, workloads in sections.items():
+        for name, spec in workloads.items():
+            if not isinstance(spec, MappingABC):
+                continue
+            count, size = _env_size(spec.get("env"))
+            count, size = count + app_count, size + app_bytes
+            where = (section, name, "env") if "env" in spec else ("env",)
+            if count > MAX_ENV:
+                problems.append(Problem(where, f"{count} environment variables in the {name} container "
+                                               f"(the app's and its own); lain is made for up to {MAX_ENV}"))
+            elif size > MAX_ENV_BYTES:
+                problems.append(Problem(where, f"the environment of the {name} container would be "
+                                               f"{size / 1024 / 1024:.1f} MiB; lain is made for up to "
+                                               f"{MAX_ENV_BYTES // 1024 // 1024} MiB (Linux starts no process "
+                                               "with much more than 2 MiB of environment and arguments)"))
+    return problems
+
+
+def _env_size(env: Any) -> tuple[int, int]:
+    """(variables, bytes as NAME=value strings) of an env mapping or list."""
+    if isinstance(env, MappingABC):
+        return len(env), sum(len(str(k)) + len(str(v)) + 2 for k, v in env.items())
+    if isinstance(env, list):
+        return len(env), sum(len(str(e.get("name", ""))) + len(str(e.get("value", ""))) + 2
+                             for e in env if isinstance(e, MappingABC))
+    return 0, 0
 
 
 def _cross_checks(values: MappingABC[str, Any]) -> list[Problem]:

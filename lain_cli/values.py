@@ -1,8 +1,8 @@
 """Loading, merging and locating values.
 
-A values file is read with ruamel.yaml in round-trip mode so that every key
-keeps its line; it is then turned into plain dicts and lists (a :class:`Layer`)
-with a side table ``path -> line``.  Layers merge in order: mappings merge
+A values file is read as ruamel.yaml's round-trip loader reads it, fast and
+bounded (:mod:`lain_cli.yamlload`), into plain dicts and lists (a
+:class:`Layer`) with a side table ``path -> line``.  Layers merge in order: mappings merge
 deeply, lists and scalars replace, and a ``null`` removes what an earlier layer
 set (as in helm).  :class:`Origins` answers "which file and line set this key?"
 for error messages.
@@ -11,7 +11,6 @@ for error messages.
 from __future__ import annotations
 
 import copy
-import datetime
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -85,86 +84,13 @@ def read_text(path: Path, shown: str) -> str:
 
 
 def parse_yaml(text: str, shown: str) -> tuple[Any, dict[KeyPath, int | None]]:
-    """Parse YAML ``text`` into plain data and the line of every key and list item."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.constructor import DuplicateKeyError
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    """Parse YAML ``text`` into plain data and the line of every key and list item.
 
-    yaml = YAML(typ="rt")
-    try:
-        doc = yaml.load(text)
-    except DuplicateKeyError as exc:
-        mark = exc.problem_mark
-        found = re.search(r'duplicate key "([^"]*)"', exc.problem or "")
-        key = f" {found.group(1)!r}" if found else ""
-        raise _located(f"duplicate key{key}", shown, mark.line + 1, mark.column + 1,
-                       "each key may appear once per mapping; remove or merge the repeated one") from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or "invalid YAML"
-        if exc.context:
-            problem = f"{problem} ({exc.context})"
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise _located(f"invalid YAML: {problem}", shown, line, col, "check the indentation and quoting") from None
-    except YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=shown) from None
-    lines: dict[KeyPath, int | None] = {}
-    return _plain(doc, (), lines), lines
+    Bounded in nesting depth and alias expansion (see :mod:`lain_cli.yamlload`).
+    """
+    from lain_cli import yamlload
 
-
-def _located(message: str, shown: str, line: int | None, col: int | None, hint: str) -> ConfigError:
-    where = f"{shown}:{line}:{col}" if line else shown
-    exc = ConfigError(message, file=where, hint=hint)
-    exc.file, exc.line = shown, line
-    return exc
-
-
-def _plain(node: Any, path: KeyPath, lines: dict[KeyPath, int | None]) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-
-    if isinstance(node, CommentedMap):
-        out: dict[str, Any] = {}
-        own_line = node.lc.line + 1 if node.lc.line is not None else None
-        for key, value in node.items():
-            name = _key_text(key)
-            sub = (*path, name)
-            try:
-                lines[sub] = node.lc.key(key)[0] + 1
-            except (KeyError, TypeError):
-                lines[sub] = own_line  # a key from a `<<:` merge
-            out[name] = _plain(value, sub, lines)
-        return out
-    if isinstance(node, CommentedSeq):
-        items = []
-        for index, value in enumerate(node):
-            sub = (*path, index)
-            try:
-                lines[sub] = node.lc.item(index)[0] + 1
-            except (KeyError, TypeError):
-                lines[sub] = None
-            items.append(_plain(value, sub, lines))
-        return items
-    if isinstance(node, TaggedScalar):
-        return node.value
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, datetime.date):
-        return node.isoformat()
-    return node
-
-
-def _key_text(key: Any) -> str:
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if key is None:
-        return "null"
-    return str(key)
+    return yamlload.parse(text, shown)
 
 
 def load_file(path: str | os.PathLike[str], *, missing_hint: str | None = None) -> Layer:
@@ -314,7 +240,13 @@ def set_layer(pairs: Sequence[str]) -> Layer:
             raise UsageError(f"invalid --set {pair!r}: expected KEY=VALUE",
                              hint="for example --set deployments.web.replicaCount=3")
         path = parse_set_path(key.strip())
-        _assign(data, path, typed_value(raw), pair)
+        value = typed_value(raw)
+        if path[-1] == "imageTag" and value == "":
+            # an empty tag would silently mean "the git commit" (issue 16)
+            raise UsageError(f"--set {key.strip()}= gives no tag",
+                             hint=f"give one (--set {key.strip()}=TAG), or leave the --set out to use the "
+                                  "git commit's tag")
+        _assign(data, path, value, pair)
         for end in range(1, len(path) + 1):
             lines[path[:end]] = None
     return Layer("--set", data, lines)

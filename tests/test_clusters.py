@@ -53,10 +53,33 @@ def test_a_full_cluster_file(app: Path, isolated_home: Path) -> None:
     assert cluster.log_url("dummy") == "https://kibana.example.com/app/discover#/?query=app:dummy"
     assert (cluster.ingress_check_address, cluster.ingress_check_scheme) == ("10.0.0.5:443", "https")
     assert cluster.values == {"deployments": {"web": {"replicaCount": 2}}}
+    (isolated_home / ".kube").mkdir(exist_ok=True)
+    (isolated_home / ".kube" / "config-prod").write_text("apiVersion: v1\nkind: Config\n")
     assert cluster.kubectl_args() == ["--kubeconfig", str(isolated_home / ".kube/config-prod"),
                                       "--context", "prod", "--namespace", "team-a"]
     assert cluster.helm_args() == ["--kubeconfig", str(isolated_home / ".kube/config-prod"),
                                    "--kube-context", "prod", "--namespace", "team-a"]
+
+
+def test_a_missing_kubeconfig_is_a_config_error_naming_the_key(app: Path, isolated_home: Path) -> None:
+    # issue 16: it was exit 1 with helm's text; reading the file (lint, template) still works
+    add_cluster(user_dir(isolated_home), "prod", "namespace: team-a\n# where the credentials are\n"
+                                                 "kubeconfig: ~/.kube/nowhere\n")
+    cluster = clusters.resolve("prod")
+    for args in (cluster.kubectl_args, cluster.helm_args):
+        with pytest.raises(ConfigError) as err:
+            args()
+        assert err.value.exit_code == 2
+        assert err.value.render().splitlines()[0] == (
+            f"error: ~/.config/lain/clusters/prod.yaml:3: kubeconfig: {isolated_home}/.kube/nowhere does not exist")
+
+
+def test_notify_timeout(app: Path, isolated_home: Path) -> None:
+    add_cluster(user_dir(isolated_home), "dev", "namespace: default\nnotify: {timeout: 2.5}\n")
+    assert clusters.resolve("dev").notify_timeout == 2.5
+    add_cluster(user_dir(isolated_home), "bad", "namespace: default\nnotify: {timeout: 0}\n")
+    with pytest.raises(ConfigError, match="notify.timeout: must be more than 0 seconds"):
+        clusters.resolve("bad")
 
 
 def test_minimal_cluster_uses_the_default_kubeconfig(app: Path, isolated_home: Path) -> None:

@@ -163,10 +163,12 @@ def test_parse_env_yaml_keeps_scalars_as_written() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (f"A: [unclosed {SECRET}\n", "invalid YAML at line 2"),
+        # an unclosed [ or quote is reported where it opens (issue 16: it was the last line)
+        (f"A: [unclosed {SECRET}\n", "invalid YAML at line 1, column 4: the [ list that starts here is not closed"),
         (f"A: {SECRET}\n  bad: indent\n", "invalid YAML at line 2, column 6"),
         (f"A: {SECRET}\nA: again\n", "invalid YAML at line 2, column 1: A is given more than once"),
-        (f'A: "{SECRET}\n', "invalid YAML at line 2"),
+        (f'A: "{SECRET}\n', "invalid YAML at line 1, column 4: the quoted string that starts here is not closed"),
+        (f'A: "{SECRET}\n' + "B: x\n" * 26, "invalid YAML at line 1, column 4: the quoted string"),
         (f"- {SECRET}\n", "expected KEY: value lines"),
         (f"{SECRET}\n", "expected KEY: value lines"),
         (f"1BAD: {SECRET}\n", "'1BAD' is not a valid variable name"),
@@ -357,7 +359,7 @@ def test_invalid_yaml_on_a_tty_reopens_the_editor(
         result = envsecret.edit_until_valid(edit, parse_env, interactive=True, editor=editor)
     assert result == {"A": "fixed"}
     assert len(editor_runs(tmp_path)) == 2
-    assert "invalid YAML at line 2" in capsys.readouterr().err
+    assert "invalid YAML at line 1" in capsys.readouterr().err
     assert not edit.path.parent.exists()
 
 
@@ -393,6 +395,45 @@ def test_editor_failure_changes_nothing_and_removes_the_file(tmp_path: Path) -> 
     ):
         envsecret.edit_until_valid(edit, parse_env, interactive=False, editor=editor)
     assert not edit.path.parent.exists()
+
+
+def test_ctrl_c_in_the_editor_is_an_interruption(tmp_path: Path) -> None:
+    # issue 16: Ctrl-C in the editor printed "exited with status -2"
+    from lain_cli.errors import Interrupted
+
+    editor = fake_editor(tmp_path, "import signal\nopen(path, 'w').write('A: 2\\n')\n"
+                                   "signal.signal(signal.SIGINT, signal.SIG_DFL)\nos.kill(os.getpid(), signal.SIGINT)\n")
+    with pytest.raises(Interrupted) as err, envsecret.editing("x.yaml", b"A: '1'\n") as edit:
+        envsecret.edit_until_valid(edit, parse_env, interactive=False, editor=editor)
+    assert err.value.exit_code == 130
+    assert err.value.render() == "interrupted: Ctrl-C in the editor; nothing changed"
+    assert not edit.path.parent.exists()
+
+
+def test_an_editor_killed_by_a_signal_says_which(tmp_path: Path) -> None:
+    editor = fake_editor(tmp_path, "import signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
+    with (
+        pytest.raises(OperationFailed, match=r"the editor \(.*\) was stopped by SIGTERM; nothing changed"),
+        envsecret.editing("x.yaml", b"") as edit,
+    ):
+        envsecret.edit_until_valid(edit, parse_env, interactive=False, editor=editor)
+    assert not edit.path.parent.exists()
+
+
+def test_edits_happen_in_a_private_directory_of_the_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    with envsecret.editing("x.yaml", b"A: s3cr3t\n", owner="dev/dummy-env") as edit:
+        assert edit.path.parent.parent == tmp_path / "state" / "lain" / "edits"
+        assert oct(edit.path.parent.parent.stat().st_mode & 0o777) == "0o700"
+        assert oct(edit.path.parent.stat().st_mode & 0o777) == "0o700"
+        assert oct(edit.path.stat().st_mode & 0o777) == "0o600"
+        edit.keep()
+    with envsecret.editing("x.yaml", b"", owner="prod/dummy-env") as other:
+        assert other.remove_earlier() == []  # another cluster's kept file stays
+    with envsecret.editing("x.yaml", b"", owner="dev/dummy-env") as again:
+        assert again.remove_earlier() == [edit.path]
+    assert not edit.path.exists()
+    assert list((tmp_path / "state" / "lain" / "edits").iterdir()) == []
 
 
 def test_missing_editor_is_a_usage_error(tmp_path: Path) -> None:

@@ -72,6 +72,14 @@ def test_ambiguous_or_unknown_proc_lists_the_procs():
         execx.resolve_proc("nope", {"web": "deployment"})
 
 
+def test_unknown_proc_lists_no_jobs_or_tests():
+    # issue 16: `lain x nosuch` listed the job init among the procs
+    procs = {"web": "deployment", "db": "statefulset", "init": "job", "nightly": "cronjob", "smoke": "test"}
+    with pytest.raises(UsageError) as err:
+        execx.resolve_proc("nosuch", procs)
+    assert err.value.details == ["procs: db, web"]
+
+
 def test_container_must_exist():
     assert execx.check_container(pod("a"), "web") == "web"
     assert execx.check_container(pod("a"), None) is None

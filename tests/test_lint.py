@@ -165,3 +165,26 @@ def test_template_invalid_values_exit_2_before_helm(app: Path, capsys: pytest.Ca
     assert run_lain(["template", "--set", "imageTag=abc"]) == 2
     out, err = capsys.readouterr()
     assert "cronjobs.daily.schedule" in err and out == ""
+
+
+def test_long_env_lists_are_validated_fast_and_errors_keep_their_index() -> None:
+    # issue 16: validating an env of thousands of plain NAME=value entries took seconds
+    import copy
+    import time
+
+    env = [{"name": f"K{i}", "value": "v"} for i in range(5000)]
+    env += [{"name": "BAD", "value": 5}, {"name": "X", "valueFrom": {"nope": 1}}]
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
+                "metadata": {"labels": {"a": "b"}},
+                "spec": {"containers": [{"name": "c", "image": "i", "env": env}]}}}}
+    before = copy.deepcopy(body)
+    lint.validate_object(body, "1.30")  # the schemas loaded
+    started = time.process_time()
+    problems = lint.validate_object(body, "1.30")
+    assert time.process_time() - started < 0.5
+    assert problems == [
+        ("spec.template.spec.containers[0].env[5000].value", "5 is not of type 'string', 'null'"),
+        ("spec.template.spec.containers[0].env[5001].valueFrom", "unknown field ('nope' was unexpected)"),
+    ]
+    assert body == before

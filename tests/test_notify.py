@@ -36,6 +36,14 @@ DEPLOYED = Event(
 MESSAGE = Event(kind="message", app="dummy", cluster="dev", user="alice", text="deploying soon")
 
 
+@pytest.fixture(autouse=True)
+def outbox(monkeypatch: pytest.MonkeyPatch) -> notify.Outbox:
+    """A fresh outbox per test: each test is one run of lain."""
+    box = notify.Outbox()
+    monkeypatch.setattr(notify, "OUTBOX", box)
+    return box
+
+
 @pytest.fixture
 def receiver() -> Any:
     with WebhookReceiver() as server:
@@ -317,13 +325,14 @@ def test_webhook_down_warns_and_returns_false_within_the_bound(capsys: Any) -> N
     took = time.monotonic() - started
     assert 0.5 < took < 2.0
     err = capsys.readouterr().err
-    assert "warning: DingTalk webhook" in err
-    assert "connection refused" in err
-    assert "access_token=***" in err
+    [warning] = [line for line in err.splitlines() if "warning:" in line]
+    assert "1 notice did not reach the DingTalk webhook" in warning
+    assert "env changed (connection refused, after " in warning  # refused before sending: retried
+    assert "access_token=***" in warning
     assert "sekrit-token-1234" not in err
 
 
-def test_unanswered_requests_stay_within_the_bound(capsys: Any) -> None:
+def test_unanswered_requests_are_not_sent_twice(capsys: Any) -> None:
     import socket
 
     # a listening socket that never accepts: connects succeed, answers never come
@@ -334,7 +343,133 @@ def test_unanswered_requests_stay_within_the_bound(capsys: Any) -> None:
         started = time.monotonic()
         assert notify.send(hook, MESSAGE, total_timeout=1.5, request_timeout=0.5) is False
         assert time.monotonic() - started < 2.5
-    assert "no answer within" in capsys.readouterr().err
+    # issue 16: it said "no answer within 0.199754s", the budget left, not the timeout
+    assert "message (no answer within 1.5s)" in capsys.readouterr().err
+
+
+def test_a_slow_chat_server_gets_each_notice_once(receiver: WebhookReceiver, capsys: Any) -> None:
+    # issue 16: a hanging endpoint was tried 4 times, so a slow server showed the notice 4 times
+    receiver.answer_after(1.2)
+    hook = Webhook(receiver.url(), "generic")
+    assert notify.send(hook, ENV_CHANGE, total_timeout=3) is True
+    assert len(receiver.requests) == 1
+    receiver.answer_after(10)
+    started = time.monotonic()
+    assert notify.send(hook, ENV_CHANGE, total_timeout=1) is False
+    assert time.monotonic() - started < 1.6
+    assert len(receiver.requests) == 2  # one more, not retried
+    assert "env changed (no answer within 1s)" in capsys.readouterr().err
+
+
+def test_a_dropped_connection_after_the_body_is_not_retried(receiver: WebhookReceiver, capsys: Any) -> None:
+    receiver.hang_up_next(1)
+    assert notify.send(Webhook(receiver.url(), "generic"), MESSAGE, total_timeout=3) is False
+    assert len(receiver.requests) == 1  # the provider may have taken it: no second copy
+    assert "connection closed without an answer" in capsys.readouterr().err
+
+
+def test_500s_are_retried_with_backoff_within_the_timeout(receiver: WebhookReceiver, capsys: Any) -> None:
+    receiver.respond_with(500, b"down")
+    started = time.monotonic()
+    assert notify.send(Webhook(receiver.url(), "generic"), MESSAGE, total_timeout=2, backoff=0.1) is False
+    assert time.monotonic() - started < 2.3
+    assert 2 <= len(receiver.requests) <= 6
+    err = capsys.readouterr().err
+    assert len([line for line in err.splitlines() if "warning:" in line]) == 1
+    assert f"message (HTTP 500: down, after {len(receiver.requests)} attempts)" in err
+
+
+def test_a_retry_after_past_the_timeout_stops_at_once(receiver: WebhookReceiver, capsys: Any) -> None:
+    receiver.fail_next(1, status=429)
+    started = time.monotonic()
+    with _retry_after(receiver, "30"):
+        assert notify.send(Webhook(receiver.url(), "generic"), MESSAGE, total_timeout=3) is False
+    assert time.monotonic() - started < 1
+    assert len(receiver.requests) == 1
+    assert "asked to retry after 30s, past the 3s timeout" in capsys.readouterr().err
+
+
+class _retry_after:
+    """Make the receiver's failures carry a Retry-After header."""
+
+    def __init__(self, receiver: WebhookReceiver, value: str) -> None:
+        self.receiver = receiver
+        self.value = value
+
+    def __enter__(self) -> None:
+        import http.server
+
+        self.original = http.server.BaseHTTPRequestHandler.end_headers
+        value = self.value
+
+        def end_headers(handler: Any) -> None:
+            handler.send_header("Retry-After", value)
+            self.original(handler)
+
+        http.server.BaseHTTPRequestHandler.end_headers = end_headers  # type: ignore[method-assign]
+
+    def __exit__(self, *exc: object) -> None:
+        import http.server
+
+        http.server.BaseHTTPRequestHandler.end_headers = self.original  # type: ignore[method-assign]
+
+
+def test_a_line_on_screen_while_waiting(receiver: WebhookReceiver, capsys: Any) -> None:
+    receiver.answer_after(0.8)
+    assert notify.send(Webhook(receiver.url("/services/T1/B2/xoxTOKEN42"), "slack"), DEPLOYED,
+                       total_timeout=3) is True
+    err = capsys.readouterr().err
+    assert "waiting for the Slack webhook http://127.0.0.1:" in err
+    assert "/services/***/***/*** to take the notice (at most " in err
+    assert "xoxTOKEN42" not in err
+    receiver.answer_after(0)
+    assert notify.send(Webhook(receiver.url(), "slack"), DEPLOYED, total_timeout=3) is True
+    assert capsys.readouterr().err == ""  # a quick answer: nothing to say
+
+
+def test_background_notices_are_reported_in_one_line_by_settle(receiver: WebhookReceiver, capsys: Any) -> None:
+    import threading
+
+    receiver.respond_with(404, b"no_service")
+    started = Event(kind="deploy-start", app="dummy", cluster="prod", user="bob")
+    threads = [threading.Thread(target=notify.send, args=(Webhook(receiver.url(), "generic"), event),
+                                kwargs={"total_timeout": 3}) for event in (started, DEPLOYED)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert capsys.readouterr().err == ""  # not from the background: at the end, in one line
+    failed = notify.settle()
+    assert {d.event.kind for d in failed} == {"deploy-start", "deploy-success"}
+    [line] = capsys.readouterr().err.splitlines()
+    assert "warning: 2 notices did not reach the generic JSON webhook" in line
+    assert "deploy started (HTTP 404: no_service)" in line and "deployed (HTTP 404: no_service)" in line
+    assert notify.settle() == []  # forgotten once reported
+
+
+def test_settle_waits_for_a_notice_on_its_way_and_says_so(receiver: WebhookReceiver, capsys: Any) -> None:
+    import threading
+
+    receiver.answer_after(10)
+    thread = threading.Thread(target=notify.send, args=(Webhook(receiver.url(), "generic"), ENV_CHANGE),
+                              kwargs={"total_timeout": 1.5}, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    failed = notify.settle()
+    assert 1.0 < time.monotonic() - started < 2.0
+    assert [d.event.kind for d in failed] == ["env-change"]
+    err = capsys.readouterr().err
+    assert err.count("waiting for the generic JSON webhook") == 1
+    assert "env changed (no answer within 1.5s)" in err
+
+
+def test_the_default_is_5s_and_the_cluster_notify_timeout_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(notify.TIMEOUT_ENV, raising=False)
+    assert notify.default_total_timeout() == 5
+    cluster = SimpleNamespace(name="dev", webhook={"url": "https://h.example/x"}, notify_timeout=2)
+    assert notify.webhook_for({}, cluster).timeout == 2  # type: ignore[union-attr]
+    own = SimpleNamespace(name="dev", webhook={"url": "https://h.example/x", "timeout": 7}, notify_timeout=2)
+    assert notify.webhook_for({}, own).timeout == 7  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

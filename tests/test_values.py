@@ -127,6 +127,15 @@ def test_set_with_a_list_value_replaces_the_list() -> None:
     assert values.apply_list_sets(merged, layer) == {"deployments": {"web": {"command": ["x"]}}}
 
 
+@pytest.mark.parametrize("pair", ["imageTag=", 'imageTag=""', "deployments.web.imageTag= "])
+def test_an_empty_image_tag_is_refused(pair: str) -> None:
+    # issue 16: `--set imageTag=` silently deployed the git sha
+    with pytest.raises(UsageError) as err:
+        values.set_layer([pair])
+    assert err.value.exit_code == 2
+    assert "gives no tag" in err.value.message
+
+
 def test_set_null_removes_a_key() -> None:
     merged = {"deployments": {"web": {"hpa": {"maxReplicas": 3}, "replicaCount": 1}}}
     layer = values.set_layer(["deployments.web.hpa=null"])
@@ -222,8 +231,10 @@ def test_empty_file_is_an_empty_mapping(tmp_path: Path) -> None:
         (b"appname: dummy\ndeployments:\n  web: x: 1\n",
          "error: v.yaml:3:9: invalid YAML: mapping values are not allowed here"),
         (b"appname: dummy\nappname: other\n", "error: v.yaml:2:1: duplicate key 'appname'"),
-        (b"a: [1\n", "error: v.yaml:2:1: invalid YAML: expected ',' or ']', but got '<stream end>' "
-                     "(while parsing a flow sequence)"),
+        # an unclosed [ or quote is shown where it opens, not at the end of the file
+        (b"a: [1\n", "error: v.yaml:1:4: invalid YAML: the [ list that starts here is not closed"),
+        (b'appname: "dummy\n' + b"deployments:\n  web:\n    replicaCount: 1\n" * 9,
+         "error: v.yaml:1:10: invalid YAML: the quoted string that starts here is not closed"),
         (b"- a\n- b\n", "error: v.yaml:1: the top level must be a mapping of keys (like appname: ...), not a list"),
         (b"just text\n", "error: v.yaml:1: the top level must be a mapping of keys (like appname: ...), "
                          "not a single value"),

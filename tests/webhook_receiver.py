@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,8 @@ class _Behaviour:
     status: int = 200
     body: bytes = b"ok"
     content_type: str = "text/plain"
+    delay: float = 0.0  # seconds between reading a request and answering it
+    hang_ups: int = 0  # requests to read and then drop without an answer
 
 
 class WebhookReceiver:
@@ -83,6 +86,23 @@ class WebhookReceiver:
                 self._behaviour.content_type = "text/plain"
             self._behaviour.status = status
 
+    def answer_after(self, seconds: float) -> None:
+        """Read each request at once, answer it ``seconds`` later (a slow chat server)."""
+        with self._lock:
+            self._behaviour.delay = seconds
+
+    def hang_up_next(self, count: int) -> None:
+        """Read the next ``count`` requests, then close the connection without answering."""
+        with self._lock:
+            self._behaviour.hang_ups += count
+
+    def _hang_up(self) -> bool:
+        with self._lock:
+            if self._behaviour.hang_ups:
+                self._behaviour.hang_ups -= 1
+                return True
+            return False
+
     def _answer(self) -> tuple[int, bytes, str]:
         with self._lock:
             if self._behaviour.failures:
@@ -97,9 +117,17 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if receiver._hang_up():
+                    with receiver._lock:
+                        receiver.requests.append(Received(self.path, dict(self.headers), body, 0))
+                    self.close_connection = True
+                    return
                 status, answer, content_type = receiver._answer()
                 with receiver._lock:
                     receiver.requests.append(Received(self.path, dict(self.headers), body, status))
+                    delay = receiver._behaviour.delay
+                if delay:
+                    time.sleep(delay)
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(answer)))

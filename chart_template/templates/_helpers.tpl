@@ -106,32 +106,16 @@ The keys of .src listed in .keys that are present and not null, as YAML
 {{- end -}}
 
 {{/*
-An env, written as the lain4 mapping {NAME: value} or as a Kubernetes env
-list [{name, value | valueFrom}], as a list of env entries wrapped in
-{"items": [...]} YAML (include can only return text).  Values become strings.
-*/}}
-{{- define "lain.envItems" -}}
-{{- $items := list -}}
-{{- if kindIs "slice" . -}}
-{{- range . -}}
-{{- $e := deepCopy . -}}
-{{- if hasKey $e "value" }}{{ $_ := set $e "value" (include "lain.envValue" $e.value) }}{{ end -}}
-{{- $items = append $items $e -}}
-{{- end -}}
-{{- else if kindIs "map" . -}}
-{{- range $k, $v := . -}}
-{{- $items = append $items (dict "name" $k "value" (include "lain.envValue" $v)) -}}
-{{- end -}}
-{{- end -}}
-{{- toYaml (dict "items" $items) -}}
-{{- end -}}
-
-{{/*
 The env list of a container: LAIN_CLUSTER, K8S_NAMESPACE, IMAGE_TAG, then
 the app-level env, then the workload's own env; each env is a mapping (as in
-lain4) or a Kubernetes env list.  A name set later replaces the earlier entry,
-so every name appears once (server-side apply rejects duplicates).
-Argument: dict root, w (the workload), image.
+lain4) or a Kubernetes env list [{name, value | valueFrom}].  A name set later
+replaces the earlier entry, so every name appears once (server-side apply
+rejects duplicates).  Values become strings.  Argument: dict root, w, image.
+
+Written in two passes over the sources (first: the last place of each name;
+second: the entries at their last place), never by appending to a list in a
+loop: sprig's append copies the list, which made an env of 100,000 entries
+take minutes.
 */}}
 {{- define "lain.env" -}}
 {{- $root := .root -}}
@@ -139,18 +123,34 @@ Argument: dict root, w (the workload), image.
 {{- $cluster := $l.cluster | default dict -}}
 {{- $tag := regexFind ":[^:/@]+$" .image | trimPrefix ":" | default ($l.imageTag | default "") -}}
 {{- $builtin := list (dict "name" "LAIN_CLUSTER" "value" ($cluster.name | default "")) (dict "name" "K8S_NAMESPACE" "value" ($cluster.namespace | default $root.Release.Namespace)) (dict "name" "IMAGE_TAG" "value" $tag) -}}
-{{- $app := (include "lain.envItems" $root.Values.env | fromYaml).items | default list -}}
-{{- $own := (include "lain.envItems" .w.env | fromYaml).items | default list -}}
-{{- $all := concat $builtin $app $own -}}
+{{- $sources := list $builtin ($root.Values.env | default list) (.w.env | default list) -}}
 {{- $last := dict -}}
-{{- range $i, $e := $all }}{{ $_ := set $last (toString $e.name) $i }}{{ end -}}
-{{- range $i, $e := $all }}
-{{- if eq (get $last (toString $e.name)) $i }}
+{{- range $s, $src := $sources }}
+{{- if kindIs "map" $src }}
+{{- range $k, $_ := $src }}{{ $_ := set $last (toString $k) (toString $s) }}{{ end }}
+{{- else if kindIs "slice" $src }}
+{{- range $i, $e := $src }}{{ $_ := set $last (toString $e.name) (printf "%d:%d" $s $i) }}{{ end }}
+{{- end }}
+{{- end }}
+{{- range $s, $src := $sources }}
+{{- if kindIs "map" $src }}
+{{- range $k, $v := $src }}
+{{- if eq (get $last (toString $k)) (toString $s) }}
+- name: {{ $k | quote }}
+  value: {{ include "lain.envValue" $v | quote }}
+{{- end }}
+{{- end }}
+{{- else if kindIs "slice" $src }}
+{{- range $i, $e := $src }}
+{{- if eq (get $last (toString $e.name)) (printf "%d:%d" $s $i) }}
+{{- if hasKey $e "value" }}{{ $e = set (deepCopy $e) "value" (include "lain.envValue" $e.value) }}{{ end }}
 {{- if and (hasKey $e "value") (eq (len $e) 2) }}
 - name: {{ $e.name | quote }}
   value: {{ $e.value | quote }}
 {{- else }}
 - {{ toYaml $e | indent 2 | trimPrefix "  " }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -162,13 +162,12 @@ mounts, then the workload's.  A mount without a name reads from the secret
 volume, its subPath being the file name.  Argument: dict root, w.
 */}}
 {{- define "lain.volumeMounts" -}}
-{{- $mounts := list (dict "name" "secret" "mountPath" (.root.Values.secretMountPath | default "/lain/secrets") "readOnly" true) -}}
-{{- range concat (.root.Values.volumeMounts | default list) (.w.volumeMounts | default list) -}}
-{{- $m := deepCopy . -}}
-{{- if not $m.name }}{{ $_ := set $m "name" "secret" }}{{ end -}}
-{{- $mounts = append $mounts $m -}}
+{{- toYaml (list (dict "name" "secret" "mountPath" (.root.Values.secretMountPath | default "/lain/secrets") "readOnly" true)) }}
+{{- range concat (.root.Values.volumeMounts | default list) (.w.volumeMounts | default list) }}
+{{- $m := . -}}
+{{- if not $m.name }}{{ $m = set (deepCopy $m) "name" "secret" }}{{ end }}
+{{ toYaml (list $m) }}
 {{- end -}}
-{{- toYaml $mounts -}}
 {{- end -}}
 
 {{/*

@@ -277,8 +277,17 @@ def test_diff_exit_codes(app: App) -> None:
     assert "-  replicas: 2" in changed.stdout and "+  replicas: 4" in changed.stdout
     assert "dummy-worker" not in changed.stdout
     broken = app.env["LAIN_CLUSTERS_DIR"]
-    (Path(broken) / "sim.yaml").write_text("kubeconfig: /nonexistent/kubeconfig\nnamespace: default\n")
+    unreachable = Path(broken) / "unreachable.kubeconfig"
+    unreachable.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+        "clusters: [{name: x, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+        "contexts: [{name: x, context: {cluster: x, user: x}}]\nusers: [{name: x, user: {}}]\n")
+    (Path(broken) / "sim.yaml").write_text(f"kubeconfig: {unreachable}\nnamespace: default\n")
     app.lain("diff", check=1)
+    # issue 16: a kubeconfig that does not exist was exit 1 with helm's text
+    (Path(broken) / "sim.yaml").write_text("kubeconfig: /nonexistent/kubeconfig\nnamespace: default\n")
+    missing = app.lain("diff", check=2)
+    assert missing.stderr.startswith("error: ../clusters/sim.yaml:1: kubeconfig: /nonexistent/kubeconfig does not exist")
 
 
 def test_build_pushes_to_the_cluster_registry(app: App) -> None:

@@ -45,6 +45,7 @@ class App:
     receiver: WebhookReceiver
     tmpdir: Path
     env: dict[str, str]
+    state: Path  # $XDG_STATE_HOME: where edits happen and failed ones are kept
     outputs: list[str] = field(default_factory=list)
 
     def lain(
@@ -85,7 +86,7 @@ class App:
     def assert_no_secret_leaked(self) -> None:
         haystack = list(self.outputs)
         haystack += [r.body.decode(errors="replace") for r in self.receiver.requests]
-        for path in self.tmpdir.rglob("*"):
+        for path in [*self.tmpdir.rglob("*"), *self.state.rglob("*")]:
             if path.is_file():
                 haystack.append(path.read_text(errors="replace"))
         crash_log = Path(os.environ["XDG_CACHE_HOME"]) / "lain" / "last-crash.log"
@@ -96,7 +97,13 @@ class App:
                 assert value not in text, f"secret value leaked into: {text[:500]}"
 
     def leftover_files(self) -> list[Path]:
-        return sorted(p for p in self.tmpdir.rglob("*") if p.is_file())
+        """Files lain left in $TMPDIR or in its edits directory (the owner marks not counted)."""
+        found = [*self.tmpdir.rglob("*"), *self.state.rglob("*")]
+        return sorted(p for p in found if p.is_file() and p.name != ".lain-edit-of")
+
+    def remove_kept(self, kept: Path) -> None:
+        """The kept file holds values by design; everything else must not."""
+        kept.unlink()
 
 
 def write_cluster_file(directory: Path, kubeconfig: Path, webhook: dict[str, Any] | None, namespace: str) -> None:
@@ -136,9 +143,10 @@ def app(cluster: Cluster, tmp_path: Path) -> Iterator[App]:
             LAIN_CLUSTER="sim",
             LAIN_KUBECTL=find_binary("kubectl"),
             TMPDIR=str(tmpdir),
+            XDG_STATE_HOME=str(tmp_path / "state"),
             LAIN_WEBHOOK_TIMEOUT="10",
         )
-        yield App(root, cluster, receiver, tmpdir, env)
+        yield App(root, cluster, receiver, tmpdir, env, tmp_path / "state")
 
 
 def fake_editor(tmp_path: Path, body: str) -> list[str]:
@@ -244,9 +252,24 @@ def test_env_edit_invalid_yaml_keeps_the_users_text(app: App, tmp_path: Path) ->
     assert f"your text is kept in {kept}" in result.stderr
     assert kept.read_text() == broken
     assert oct(kept.stat().st_mode & 0o777) == "0o600"
+    # issue 16: it was in /tmp/lain-edit-*/ for ever; now in a directory of the user's own,
+    # and the message says how it goes away
+    assert kept.is_relative_to(app.state / "lain" / "edits")
+    assert oct(kept.parent.stat().st_mode & 0o777) == "0o700"
+    assert oct(kept.parent.parent.stat().st_mode & 0o777) == "0o700"
+    assert "the next successful edit removes" in result.stderr
+    assert f"rm -r {kept.parent}" in result.stderr
     assert app.secret_data("dummy-env") == {"A": SECRET_A}
     assert len(app.notices()) == 1
-    kept.unlink()  # the kept file holds values by design; everything else must not
+    assert app.lain("env", "edit", editor=fake_editor(tmp_path, "pass\n")).returncode == 0
+    assert kept.exists()  # an edit that changed nothing is not the successful one
+    fixed = fake_editor(tmp_path, f"open(path, 'w').write('A: {SECRET_A}\\nB: {SECRET_B}\\n')\n")
+    result = app.lain("env", "edit", editor=fixed)
+    assert result.returncode == 0, result.stderr
+    assert f"removed {kept}, kept from an earlier failed edit" in result.stderr
+    assert not kept.exists()
+    assert app.leftover_files() == []
+    assert app.secret_data("dummy-env") == {"A": SECRET_A, "B": SECRET_B}
     app.assert_no_secret_leaked()
 
 
@@ -404,8 +427,9 @@ def test_webhook_down_warns_and_exits_0(app: App, tmp_path: Path) -> None:
         extra_env={"LAIN_CLUSTERS_DIR": str(clusters_dir), "LAIN_WEBHOOK_TIMEOUT": "1.5"},
     )
     assert result.returncode == 0, result.stderr
-    assert "warning: DingTalk webhook http://127.0.0.1" in result.stderr
-    assert "connection refused" in result.stderr
+    [warning] = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert "1 notice did not reach the DingTalk webhook http://127.0.0.1" in warning
+    assert "env changed (connection refused, after " in warning
     assert "tok3n-abcdef" not in result.stderr
     assert app.secret_data("dummy-env") == {"A": SECRET_A}
     app.assert_no_secret_leaked()
