@@ -136,8 +136,9 @@ class Tools:
                     deadline)
         if adopt:
             from lain_cli import takeover
+            from lain_cli.kube import REQUEST_TIMEOUT
 
-            live = takeover.prefetch(ctx)  # beside the lock and helm history
+            live = takeover.prefetch(ctx, deadline.budget(REQUEST_TIMEOUT))  # beside the lock and helm history
             tools.chart_values = lambda c: takeover.chart_values(c, live)
         return tools
 

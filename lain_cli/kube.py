@@ -224,7 +224,9 @@ def _run(
     from lain_cli import proc
 
     try:
-        result = proc.run(argv, input=input, check=False, timeout=request_timeout + _PROCESS_MARGIN,
+        # kubectl may spend the request timeout twice (discovery, then the request)
+        process_timeout = min(request_timeout + _PROCESS_MARGIN, 2 * request_timeout + 2)
+        result = proc.run(argv, input=input, check=False, timeout=process_timeout,
                           waiting_for=f"cluster {cluster.name} to answer ({what})")
     except CommandFailed as exc:  # the process itself overran its timeout
         raise ClusterError(

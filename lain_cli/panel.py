@@ -245,6 +245,24 @@ def render(report: st.StatusReport, *, footer: str = "", max_pod_lines: int | No
     return Group(*parts)
 
 
+class _Fitted:
+    """A renderable cut to the terminal's height, top first: the verdict and the way
+    out stay on screen, and a frame never scrolls the terminal."""
+
+    def __init__(self, renderable: Any, height: int) -> None:
+        self.renderable = renderable
+        self.height = max(1, height - 1)  # the cursor's own line
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        from rich.segment import Segment
+
+        lines = console.render_lines(self.renderable, options, pad=False)
+        for number, line in enumerate(lines[: self.height]):
+            if number:
+                yield Segment.line()
+            yield from line
+
+
 class BackgroundChecks:
     """The log scan and HTTP checks (and helm test, once), refreshed in a thread."""
 
@@ -375,8 +393,9 @@ def run_live(
                         report = snapshot_report(ctx, watch, checks, tol)
                         footer = "q: quit" + ("" if keys else "  (Ctrl-C: quit)")
                         room = console.size.height - fixed_lines(report)
-                        live.update(render(report, footer=footer, max_pod_lines=max(3, room),
-                                           width=console.size.width), refresh=True)
+                        drawn = render(report, footer=footer, max_pod_lines=max(3, room),
+                                       width=console.size.width)
+                        live.update(_Fitted(drawn, console.size.height), refresh=True)
                         last_draw = now_m
                         if exit_on_verdict and checks.rounds and report.verdict in (st.GREEN, st.RED,
                                                                                       st.NOT_DEPLOYED):

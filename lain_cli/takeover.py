@@ -158,28 +158,32 @@ def plan_adoption(values: Mapping[str, Any], *, appname: str, release: str, doma
     return Adoption(selectors, ports, service_names, names, pod_selector)
 
 
-def read_live(ctx: Any) -> list[dict[str, Any]]:
+def read_live(ctx: Any, request_timeout: float | None = None) -> list[dict[str, Any]]:
     """The app's live workloads, Services and Ingresses: one ``kubectl get`` (both charts label
-    them ``app.kubernetes.io/name: <appname>``)."""
+    them ``app.kubernetes.io/name: <appname>``), bounded by ``request_timeout`` (the
+    command's deadline) when given."""
     from lain_cli import kube
 
-    listing = kube.get_json(ctx.cluster, LIVE_KINDS, selector=f"{NAME}={ctx.appname}") or {}
+    timeout = kube.REQUEST_TIMEOUT if request_timeout is None else request_timeout
+    listing = kube.get_json(ctx.cluster, LIVE_KINDS, selector=f"{NAME}={ctx.appname}",
+                            request_timeout=timeout) or {}
     return [dict(obj) for obj in listing.get("items") or [] if isinstance(obj, Mapping)]
 
 
 class LiveRead:
     """:func:`read_live` in a thread, so a deploy reads the cluster while it reads helm's history."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, request_timeout: float | None = None) -> None:
         self._objects: list[dict[str, Any]] = []
         self._error: BaseException | None = None
+        self._timeout = request_timeout
         # not a daemon: a deploy that stops early still waits for its kubectl, never orphans it
         self._thread = threading.Thread(target=self._run, args=(ctx,), name="lain-takeover-read")
         self._thread.start()
 
     def _run(self, ctx: Any) -> None:
         try:
-            self._objects = read_live(ctx)
+            self._objects = read_live(ctx, self._timeout)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread by result()
             self._error = exc
 
@@ -190,9 +194,9 @@ class LiveRead:
         return self._objects
 
 
-def prefetch(ctx: Any) -> LiveRead:
+def prefetch(ctx: Any, request_timeout: float | None = None) -> LiveRead:
     """Start reading the release's live objects; :func:`chart_values` takes the result."""
-    return LiveRead(ctx)
+    return LiveRead(ctx, request_timeout)
 
 
 def chart_values(ctx: Any, live: LiveRead | None = None, *, preview: bool = False) -> dict[str, Any]:

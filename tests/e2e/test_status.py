@@ -316,11 +316,6 @@ def test_the_live_panel_draws_updates_and_quits_on_q(cluster, app, tmp_path):
         assert re.search(r"^\s*bad\s+deployment\s+0/1\s+1/1\s+-\s+failed", screen, re.M), screen
         summary = app.run("--cluster", "sim", "status", "-s").stdout
         assert re.search(r"^  bad +deployment +0/1 ready +1/1 updated +failed$", summary, re.M), summary
-        # a smaller terminal: the verdict, the failing pod and the way out stay on the screen
-        subprocess.run([TMUX, "-L", socket, "resize-window", "-t", "panel", "-x", "90", "-y", "20"], check=True)
-        screen = _wait_screen(socket, "panel", lambda s: max(map(len, s.splitlines() or [""])) <= 90
-                              and " RED " in s and "q: quit" in s, "the panel redrawn for 90x20")
-        assert "dummy-bad-" in screen and len(screen.splitlines()) <= 20
         subprocess.run([TMUX, "-L", socket, "send-keys", "-t", "panel", "q"], check=True)
         deadline = time.monotonic() + 10
         while not done.exists() and time.monotonic() < deadline:
