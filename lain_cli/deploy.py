@@ -130,7 +130,7 @@ class Tools:
 
     @classmethod
     def for_context(cls, ctx: AppContext, timeout: float, *, adopt: bool = False) -> Tools:
-        cluster = cluster_of(ctx)
+        cluster = ctx.require_cluster()
         deadline = Deadline(timeout)
         tools = cls(Helm.for_cluster(cluster, deadline), Kubectl(cluster, deadline), ClusterTracker(ctx, cluster),
                     deadline)
@@ -144,10 +144,6 @@ class Tools:
 
     def values_of(self, ctx: AppContext) -> dict[str, Any]:
         return self.chart_values(ctx) if self.chart_values is not None else ctx.chart_values()
-
-
-def cluster_of(ctx: AppContext) -> Cluster:
-    return ctx.require_cluster()
 
 
 def reported(ctx: AppContext, journal: Journal | None, run: Callable[[], int]) -> int:
@@ -349,7 +345,7 @@ class ReleaseRun:
         if outcome.lost is not None and outcome.hook_failure is None:
             self.emit(ev.Notice("deploy-failure", f"{action}: lost the cluster while helm ran"))
             raise ClusterError(
-                f"lost cluster {cluster_of(self.ctx).name} while helm {self.plan.helm_verb} ran: "
+                f"lost cluster {self.ctx.require_cluster().name} while helm {self.plan.helm_verb} ran: "
                 f"{outcome.lost.message}",
                 details=outcome.lost.details[-2:],
                 hint="check the network / VPN; once the cluster answers, `lain history` shows where the "
@@ -417,7 +413,7 @@ class ReleaseRun:
         except ClusterError as exc:
             self.record(release.verdict_text("unconfirmed", "lost the cluster while tracking"))
             self.emit(ev.Notice("deploy-failure", f"{action}: lost the cluster while tracking the rollout"))
-            raise ClusterError(f"lost cluster {cluster_of(self.ctx).name} while tracking the rollout: {exc.message}",
+            raise ClusterError(f"lost cluster {self.ctx.require_cluster().name} while tracking the rollout: {exc.message}",
                                details=exc.details, hint=exc.hint) from exc
         self.rollout_known = True
         if proc.is_verbose():
@@ -582,7 +578,7 @@ def _skipped_note(plan: ReleasePlan) -> str:
 
 
 def deploy(ctx: AppContext, options: DeployOptions, tools: Tools | None = None) -> int:
-    cluster = cluster_of(ctx)
+    cluster = ctx.require_cluster()
     tools = tools or Tools.for_context(ctx, options.timeout, adopt=True)
     new_image = f"{ctx.image_repository}:{ctx.image_tag}"
     terminal = TerminalReporter()
@@ -647,7 +643,7 @@ def update_image(ctx: AppContext, procs: Sequence[str], options: DeployOptions, 
 
 
 def rollback(ctx: AppContext, revision: int | None, options: DeployOptions, tools: Tools | None = None) -> int:
-    cluster = cluster_of(ctx)
+    cluster = ctx.require_cluster()
     tools = tools or Tools.for_context(ctx, options.timeout)
     terminal = TerminalReporter()
     with locked(ctx, tools, options, "rollback", terminal) as held:
@@ -677,7 +673,7 @@ def wait(ctx: AppContext, timeout: float, journal: Journal | None = None, tools:
     pending (a deploy running) is waited for until helm is done with it."""
     tools = tools or Tools.for_context(ctx, timeout)
     terminal = TerminalReporter()
-    cluster = cluster_of(ctx)
+    cluster = ctx.require_cluster()
 
     def record(kind: str, text: str, details: Sequence[str] = ()) -> None:
         if journal is not None:

@@ -22,6 +22,7 @@ from lain_cli import kube, proc
 from lain_cli.clusters import Cluster
 from lain_cli.deadline import Deadline
 from lain_cli.errors import ClusterError, CommandFailed
+from lain_cli.interrupts import Interrupted
 from lain_cli.release import Revision, parse_history
 
 # How long a read (history, values, get) may take at most: a healthy API answers
@@ -38,7 +39,7 @@ class HelmRun:
     ok: bool
     returncode: int
     output: str
-    interrupted: Any  # lain_cli.interrupts.Interrupted | None
+    interrupted: Interrupted | None  # Ctrl-C, SIGTERM or SIGHUP reached lain meanwhile
     cancelled: bool
     timed_out: bool
 

@@ -132,11 +132,8 @@ class Revision:
     @property
     def verdict(self) -> Verdict | None:
         """lain's verdict on this revision's rollout, when lain recorded one."""
-        stamp = self.stamp
-        if stamp is not None:
-            return stamp.verdict
-        # helm's own "Rollback to N" (before lain rewrote it) carries no verdict
-        return None
+        stamp = self.stamp  # helm's own descriptions ("Rollback to N") carry none
+        return stamp.verdict if stamp is not None else None
 
     @property
     def good(self) -> bool:

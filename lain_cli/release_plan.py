@@ -11,6 +11,7 @@ checks every decision exactly.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,17 @@ from typing import Any
 from lain_cli import release
 from lain_cli.errors import OperationFailed, UsageError
 from lain_cli.release import Revision
-from lain_cli.reporters import Images
+
+
+@dataclass
+class Images:
+    """What a release command changes, for notices: images before and after."""
+
+    action: str
+    old_image: str = ""
+    new_image: str = ""
+    old_tag: str = ""
+    started: float = field(default_factory=time.monotonic)
 
 
 def tag_of(image: str) -> str:

@@ -13,20 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from lain_cli import console
 from lain_cli import events as ev
+from lain_cli.release_plan import Images
 
 if TYPE_CHECKING:
     from lain_cli.context import AppContext
-
-
-@dataclass
-class Images:
-    """What a release command changes, for notices: images before and after."""
-
-    action: str
-    old_image: str = ""
-    new_image: str = ""
-    old_tag: str = ""
-    started: float = field(default_factory=time.monotonic)
 
 
 class TerminalReporter:

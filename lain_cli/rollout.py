@@ -28,6 +28,7 @@ from lain_cli import events as ev
 from lain_cli.errors import ClusterError, LainError
 from lain_cli.logs import release_selector
 from lain_cli.tracking.objects import is_deleting, meta, owned_by, parse_time
+from lain_cli.tracking.objects import pods_of as objects_pods_of
 
 if TYPE_CHECKING:
     from lain_cli.clusters import Cluster
@@ -74,11 +75,9 @@ def tracked_workloads(
 
 
 def pods_of(workload: Obj, pods: Sequence[Obj], replicasets: Sequence[Obj]) -> tuple[list[Obj], list[Obj]]:
-    """(pods, replicasets) that ``workload`` controls, by owner uid."""
-    if workload.get("kind") == "Deployment":
-        sets = [rs for rs in replicasets if owned_by(rs, workload)]
-        return [p for p in pods if any(owned_by(p, rs) for rs in sets)], sets
-    return [p for p in pods if owned_by(p, workload)], []
+    """(pods, replicasets) that ``workload`` controls, by owner uid (tracking.objects.pods_of)."""
+    sets = [rs for rs in replicasets if owned_by(rs, workload)] if workload.get("kind") == "Deployment" else []
+    return objects_pods_of(workload, pods, sets), sets
 
 
 def job_of(pod: Obj, jobs: Sequence[Obj]) -> Obj | None:
@@ -87,7 +86,7 @@ def job_of(pod: Obj, jobs: Sequence[Obj]) -> Obj | None:
 
 def live_pods_of_job(job: Obj, pods: Sequence[Obj]) -> list[Obj]:
     """The pods of ``job`` (by its uid) that are not being deleted."""
-    return [p for p in pods if owned_by(p, job) and not is_deleting(p)]
+    return [p for p in objects_pods_of(job, pods) if not is_deleting(p)]
 
 
 def started_containers(pod: Obj) -> list[tuple[str, bool]]:

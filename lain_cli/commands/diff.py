@@ -23,12 +23,11 @@ def diff(opts: GlobalOptions, sets: tuple[str, ...]) -> int:
     from lain_cli import chart, console, takeover
     from lain_cli import diff as differ
     from lain_cli.context import load_app_context
-    from lain_cli.deploy import cluster_of
     from lain_cli.executors import Helm
 
     ctx = load_app_context(opts, sets=sets, placeholder_tag=True)
     rendered = differ.parse_objects(chart.render_app(ctx, values=takeover.chart_values(ctx, preview=True)))
-    helm = Helm.for_cluster(cluster_of(ctx))
+    helm = Helm.for_cluster(ctx.require_cluster())
     history = helm.history(ctx.release_name)
     deployed = []
     if history:

@@ -22,12 +22,12 @@ def history(opts: GlobalOptions) -> int:
     """
     from lain_cli import console, release
     from lain_cli.context import load_app_context
-    from lain_cli.deploy import cluster_of, image_sections
+    from lain_cli.deploy import image_sections
     from lain_cli.errors import OperationFailed
     from lain_cli.executors import Helm
 
     ctx = load_app_context(opts, need_image=False)
-    cluster = cluster_of(ctx)
+    cluster = ctx.require_cluster()
     revisions = Helm.for_cluster(cluster).history(ctx.release_name)
     if not revisions:
         raise OperationFailed(

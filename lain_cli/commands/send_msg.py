@@ -24,14 +24,13 @@ def send_msg(opts: GlobalOptions, message: tuple[str, ...]) -> int:
     """
     from lain_cli import console, notify
     from lain_cli.context import load_app_context
-    from lain_cli.deploy import cluster_of
     from lain_cli.errors import OperationFailed, UsageError
 
     text = " ".join(message).strip()
     if not text:
         raise UsageError("the message is empty")
     ctx = load_app_context(opts, need_cluster=True, need_image=False, announce=False)
-    cluster = cluster_of(ctx)
+    cluster = ctx.require_cluster()
     hook = notify.webhook_for(ctx.values, cluster)
     if hook is None:
         raise UsageError(
