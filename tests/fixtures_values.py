@@ -28,6 +28,28 @@ ingresses:
 """
 
 
+APPS = Path(__file__).resolve().parent / "apps"
+
+
+def run_lain(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``lain ARGV`` in this process through the real entry point: (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def seed_two_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the seed's two-apps example as the working directory, with the test clusters."""
+    import shutil
+
+    root = tmp_path / "app"
+    shutil.copytree(APPS / "seed-two-apps", root)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("LAIN_CLUSTERS_DIR", str(APPS / "clusters"))
+    return root
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import click
 import pytest
 
-from lain_cli.cli import cli, hoist_global_options, main
+from lain_cli.cli import cli, hoist_global_options
+from tests.fixtures_values import run_lain, seed_two_apps
 
 APPS = Path(__file__).resolve().parent / "apps"
 
@@ -48,20 +48,9 @@ def test_hoist_global_options(given: list[str], expected: list[str]) -> None:
     assert hoisted(*given) == expected
 
 
-def run_lain(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
-
-
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "app"
-    shutil.copytree(APPS / "seed-two-apps", root)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("LAIN_CLUSTERS_DIR", str(APPS / "clusters"))
-    return root
+    return seed_two_apps(tmp_path, monkeypatch)
 
 
 def test_lint_takes_a_values_file_after_the_command(app: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from lain_cli import clusters, kubecontext
-from lain_cli.cli import main
+from tests.fixtures_values import run_lain
 
 
 def write_kubeconfig(path: Path, current: str | None, contexts: tuple[str, ...] = ("kind-a", "kind-b")) -> Path:
@@ -39,13 +39,6 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     write_kubeconfig(kubeconfig, "kind-a")
     return kubeconfig
-
-
-def run_lain(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
 
 
 def test_use_pins_the_current_context(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from lain_cli import lain4, takeover
-from lain_cli.cli import GlobalOptions, main
+from lain_cli.cli import GlobalOptions
 from lain_cli.context import load_app_context
 from lain_cli.errors import ConfigError
-from tests.fixtures_values import add_cluster, make_app
+from tests.fixtures_values import add_cluster, make_app, run_lain
 
 LAIN4_VALUES = """\
 appname: dummy
@@ -63,13 +63,6 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(root)
     monkeypatch.setenv("LAIN_CLUSTER", "lain4")
     return root
-
-
-def run_lain(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
 
 
 def test_lain4_values_load_as_lains_keys(app: Path) -> None:

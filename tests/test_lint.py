@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from lain_cli import lint
 from lain_cli.cli import main
 from lain_cli.errors import UsageError
+from tests.fixtures_values import seed_two_apps
 
 APPS = Path(__file__).resolve().parent / "apps"
 
@@ -92,11 +92,7 @@ def test_validate_object_unknown_kind() -> None:
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the seed's two-apps example, with the test clusters."""
-    root = tmp_path / "app"
-    shutil.copytree(APPS / "seed-two-apps", root)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("LAIN_CLUSTERS_DIR", str(APPS / "clusters"))
-    return root
+    return seed_two_apps(tmp_path, monkeypatch)
 
 
 def run_lain(argv: list[str]) -> int:

@@ -142,6 +142,55 @@ def finish(running: subprocess.Popen[str], timeout: float = 60) -> tuple[str, st
         raise AssertionError(f"lain did not finish in {timeout}s\nstdout:\n{out}\nstderr:\n{err}") from None
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children...)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            todo += children
+    return found
+
+
+def cmdline(pid: int) -> list[bytes]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+def wait_for_helm(pid: int, timeout: float = 30) -> int:
+    """The pid of the helm upgrade/rollback that the lain ``pid`` started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in descendants(pid):
+            cmd = cmdline(child)
+            if cmd and cmd[0].endswith(b"/helm") and (b"upgrade" in cmd or b"rollback" in cmd):
+                return child
+        time.sleep(0.05)
+    raise AssertionError("lain never started helm")
+
+
+def wait_for_hook_pod(app: App, timeout: float = 30) -> None:
+    """Until a pod of the migrate hook (not one being deleted) runs."""
+    def running() -> bool:
+        pods = app.cluster.sim.list("pods", selector="app.kubernetes.io/component=migrate")
+        return any(p.get("status", {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")
+                   for p in pods)
+
+    app.cluster.sim.wait_for(running, timeout=timeout, message="the hook pod to run")
+
+
 def make_app(tmp_path: Path, cluster: Any, webhook: dict[str, Any] | None = None) -> App:
     root = tmp_path / "app"
     (root / "chart").mkdir(parents=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.deployapp import REGISTRY, App, make_app
+from tests.e2e.deployapp import REGISTRY, App, make_app, wait_for_helm, wait_for_hook_pod
 from tests.e2e.deployapp import finish as _finish
 from tests.e2e.deployapp import with_changes as _with
 from tests.webhook_receiver import WebhookReceiver
@@ -174,35 +174,6 @@ def test_update_image_of_one_proc_leaves_the_rest_as_deployed(app: App) -> None:
 
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found += [int(c) for c in text]
-    return found
-
-
-def _helm_child(pid: int, deadline: float) -> int:
-    while time.monotonic() < deadline:
-        for child in _children(pid):
-            try:
-                cmd = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if cmd and cmd[0].endswith(b"/helm") and b"upgrade" in cmd:
-                return child
-        time.sleep(0.05)
-    raise AssertionError("lain never started helm upgrade")
-
-
-def _wait_for_hook_pod(app: App, timeout: float = 20) -> None:
-    def running() -> bool:
-        pods = app.cluster.sim.list("pods", selector="app.kubernetes.io/component=migrate")
-        return any(p.get("status", {}).get("phase") == "Running" for p in pods)
-
-    app.cluster.sim.wait_for(running, timeout=timeout, message="the hook pod to run")
-
-
 def _slow_hook(app: App) -> dict:
     values = copy.deepcopy(app.values)
     values["jobs"]["migrate"]["podAnnotations"] = {"kubesim.lain.dev/duration": "60"}
@@ -215,8 +186,8 @@ def test_ctrl_c_during_a_migration_leaves_helm_consistent(app: App, terminal: bo
     app.write(_slow_hook(app))
     # a terminal's Ctrl-C goes to the whole foreground process group (lain and its kubectl watches)
     running = app.popen("deploy", "--timeout", "120s", new_session=terminal)
-    _helm_child(running.pid, time.monotonic() + 20)
-    _wait_for_hook_pod(app)
+    wait_for_helm(running.pid, 20)
+    wait_for_hook_pod(app, 20)
     if terminal:
         os.killpg(running.pid, signal.SIGINT)
     else:
@@ -242,8 +213,8 @@ def test_stuck_pending_upgrade_is_detected_and_recovered(app: App) -> None:
     app.lain("deploy", "--timeout", "30s", check=0)
     app.write(_slow_hook(app))
     running = app.popen("deploy", "--timeout", "120s")
-    helm_pid = _helm_child(running.pid, time.monotonic() + 20)
-    _wait_for_hook_pod(app)
+    helm_pid = wait_for_helm(running.pid, 20)
+    wait_for_hook_pod(app, 20)
     os.kill(helm_pid, signal.SIGKILL)  # a deploy killed hard: helm leaves pending-upgrade
     _out, err = _finish(running)
     assert running.returncode == 1, err
@@ -345,8 +316,8 @@ def test_first_install_left_pending_is_unlocked(app: App) -> None:
     migrate["podAnnotations"] = {"kubesim.lain.dev/duration": "60"}
     app.write(values)
     running = app.popen("deploy", "--timeout", "120s")
-    helm_pid = _helm_child(running.pid, time.monotonic() + 20)
-    _wait_for_hook_pod(app)
+    helm_pid = wait_for_helm(running.pid, 20)
+    wait_for_hook_pod(app, 20)
     os.kill(helm_pid, signal.SIGKILL)
     _out, err = _finish(running)
     assert "pending-install (revision 1)" in err

@@ -15,7 +15,17 @@ import pexpect
 import pytest
 import yaml
 
-from tests.e2e.deployapp import AS_FROM_A_TERMINAL, LAIN, REGISTRY, App, make_app
+from tests.e2e.deployapp import (
+    AS_FROM_A_TERMINAL,
+    LAIN,
+    REGISTRY,
+    App,
+    cmdline,
+    descendants,
+    make_app,
+    wait_for_helm,
+    wait_for_hook_pod,
+)
 from tests.e2e.deployapp import finish as _finish
 from tests.e2e.deployapp import with_changes as _with
 from tests.tcpproxy import TcpProxy, point_kubeconfig_at
@@ -37,52 +47,6 @@ def _slow_hook(app: App, seconds: int = 60) -> dict:
 def _without_hook_knobs(app: App) -> dict:
     return _with(app, jobs__migrate__podAnnotations={})
 
-
-
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            tasks = list(Path(f"/proc/{current}/task").iterdir())
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += children
-            todo += children
-    return found
-
-
-def _cmdline(pid: int) -> list[bytes]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return []
-
-
-def _wait_for_helm(pid: int, timeout: float = 30) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for child in _descendants(pid):
-            cmd = _cmdline(child)
-            if cmd and cmd[0].endswith(b"/helm") and (b"upgrade" in cmd or b"rollback" in cmd):
-                return child
-        time.sleep(0.05)
-    raise AssertionError("lain never started helm")
-
-
-def _wait_for_hook_pod(app: App, timeout: float = 30) -> None:
-    def running() -> bool:
-        pods = app.cluster.sim.list("pods", selector="app.kubernetes.io/component=migrate")
-        return any(p.get("status", {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")
-                   for p in pods)
-
-    app.cluster.sim.wait_for(running, timeout=timeout, message="the hook pod to run")
 
 
 def _alive(pid: int) -> bool:
@@ -214,9 +178,9 @@ def test_a_signal_during_a_hook_stops_helm_cleanly_and_says_so(tmp_path: Path, c
         tmp.mkdir()
         app.env["TMPDIR"] = str(tmp)
         running = app.popen("deploy", "--timeout", "120s")
-        helm = _wait_for_helm(running.pid)
-        _wait_for_hook_pod(app)
-        kubectls = [c for c in _descendants(running.pid) if _cmdline(c)[0].endswith(b"/kubectl")]
+        helm = wait_for_helm(running.pid)
+        wait_for_hook_pod(app)
+        kubectls = [c for c in descendants(running.pid) if cmdline(c)[0].endswith(b"/kubectl")]
         assert kubectls, "lain follows the hook with kubectl"
         running.send_signal(sig)
         _out, err = _finish(running)
@@ -268,7 +232,7 @@ def test_force_unlock_is_refused_while_another_deploy_runs(app: App) -> None:
     app.lain("deploy", "--timeout", "60s", check=0)
     app.write(_slow_hook(app, 8))
     first = app.popen("deploy", "--timeout", "120s")
-    _wait_for_helm(first.pid)
+    wait_for_helm(first.pid)
     second = app.lain("deploy", "--force-unlock", "--timeout", "60s", check=1)
     assert "another deploy is in progress: release dummy is locked by alice (lain deploy, pid" in second.stderr
     assert "unlocked" not in second.stderr
@@ -323,8 +287,8 @@ def test_a_cluster_lost_during_a_hook_is_one_error_line_within_seconds(app: App,
     with TcpProxy(app.cluster.url) as proxy:
         _through_proxy(app, tmp_path, proxy)
         running = app.popen("deploy", "--timeout", "120s")
-        _wait_for_helm(running.pid)
-        _wait_for_hook_pod(app)
+        wait_for_helm(running.pid)
+        wait_for_hook_pod(app)
         time.sleep(1)
         cut = time.monotonic()
         proxy.cut()
