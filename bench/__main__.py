@@ -22,6 +22,10 @@ def main(argv: list[str]) -> int:
             print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; have: {', '.join(names)}")
             return 2
         names = [n for n in names if n in wanted]
+    from bench.common import byte_compile_lain
+
+    byte_compile_lain()
+    print("lain's modules byte-compiled, as an installed lain has them (pip/pipx compile on install)")
     for name in names:
         print(f"\n== {name.removesuffix('_bench')} ==", flush=True)
         started = time.monotonic()

@@ -124,9 +124,9 @@ class Tools:
     kubectl: KubectlExecutor
     tracker: Tracker
     deadline: Deadline
-    # The chart values of a deploy: the context's own, or (real tools) with what a
-    # lain4 release on the cluster needs kept (lain_cli.takeover, read ahead).
-    chart_values: Callable[[AppContext], dict[str, Any]] | None = None
+    # The chart values of a deploy, from the context and the release's history: the
+    # context's own, or (real tools) with what a lain4 release on the cluster needs kept.
+    chart_values: Callable[[AppContext, Sequence[release.Revision]], dict[str, Any]] | None = None
 
     @classmethod
     def for_context(cls, ctx: AppContext, timeout: float, *, adopt: bool = False) -> Tools:
@@ -135,15 +135,23 @@ class Tools:
         tools = cls(Helm.for_cluster(cluster, deadline), Kubectl(cluster, deadline), ClusterTracker(ctx, cluster),
                     deadline)
         if adopt:
-            from lain_cli import takeover
-            from lain_cli.kube import REQUEST_TIMEOUT
-
-            live = takeover.prefetch(ctx, deadline.budget(REQUEST_TIMEOUT))  # beside the lock and helm history
-            tools.chart_values = lambda c: takeover.chart_values(c, live)
+            tools.chart_values = lambda c, history: adopting_values(c, history, deadline)
         return tools
 
-    def values_of(self, ctx: AppContext) -> dict[str, Any]:
-        return self.chart_values(ctx) if self.chart_values is not None else ctx.chart_values()
+    def values_of(self, ctx: AppContext, history: Sequence[release.Revision]) -> dict[str, Any]:
+        return self.chart_values(ctx, history) if self.chart_values is not None else ctx.chart_values()
+
+
+def adopting_values(ctx: AppContext, history: Sequence[release.Revision], deadline: Deadline) -> dict[str, Any]:
+    """The chart values of a deploy: the live objects are read first (lain_cli.takeover)
+    unless the history shows they carry lain's own selectors."""
+    if not release_plan.live_objects_matter(history):
+        return ctx.chart_values()
+    from lain_cli import takeover
+    from lain_cli.kube import REQUEST_TIMEOUT
+
+    live = takeover.read_live(ctx, deadline.budget(REQUEST_TIMEOUT))
+    return takeover.chart_values(ctx, live)
 
 
 def reported(ctx: AppContext, journal: Journal | None, run: Callable[[], int]) -> int:
@@ -592,7 +600,7 @@ def deploy(ctx: AppContext, options: DeployOptions, tools: Tools | None = None) 
             )
         build.build_and_push(ctx.chart_dir.parent, new_image, ctx.values.get("build") or {})
     with locked(ctx, tools, options, "deploy", terminal, read_ahead=True) as held:
-        plan = release_plan.plan_deploy(ctx.release_name, ctx.user, new_image, tools.values_of(ctx), held.history)
+        plan = release_plan.plan_deploy(ctx.release_name, ctx.user, new_image, tools.values_of(ctx, held.history), held.history)
         emit = Reporters(ctx, plan.images, options.journal)
         try:
             emit(ev.Notice("deploy-start"))

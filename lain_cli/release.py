@@ -33,6 +33,7 @@ _DESCRIPTION_RE = re.compile(
     r"(?:; (?P<others>.*?))?(?: \| (?P<verdict>.*))?$"
 )
 VERDICT_SEPARATOR = " | "
+ADOPTED_NOTE = "lain4 selectors kept"
 MAX_VERDICT_TEXT = 200
 _ROLLBACK_RE = re.compile(r"^Rollback to (\d+)")
 _TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?")
@@ -104,6 +105,7 @@ class Stamp:
     images: dict[str, str] = field(default_factory=dict)
     rollback_to: int | None = None
     verdict: Verdict | None = None
+    adopted: bool = False  # rendered with a lain4 release's selectors kept
 
     def image_of(self, proc: str) -> str:
         return self.images.get(proc, self.image)
@@ -169,15 +171,20 @@ def main_image(images: Mapping[str, str]) -> str:
 
 
 def describe(action: str, user: str, images: Mapping[str, str], image: str | None = None, *,
-             rollback_to: int | None = None) -> str:
+             rollback_to: int | None = None, adopted: bool = False) -> str:
     """The description lain gives a revision: who, the main image, then the procs that differ.
 
-    ``lain rollback to 7 by alice, image reg/app:3f2a9c1`` for a rollback.  The
-    rollout verdict is appended later with :func:`with_verdict`.
+    ``lain rollback to 7 by alice, image reg/app:3f2a9c1`` for a rollback.
+    ``adopted``: the revision keeps a lain4 release's selectors (lain_cli.takeover),
+    noted as ``lain4 selectors kept`` among the procs.  The rollout verdict is
+    appended later with :func:`with_verdict`.
     """
     image = image or main_image(images) or "-"
     user = " ".join(user.replace("|", "/").split()) or "unknown"
-    others = ", ".join(f"{p}={i}" for p, i in sorted(images.items()) if i != image)
+    parts = [f"{p}={i}" for p, i in sorted(images.items()) if i != image]
+    if adopted:
+        parts.append(ADOPTED_NOTE)
+    others = ", ".join(parts)
     to = f" to {rollback_to}" if rollback_to is not None else ""
     text = f"lain {action}{to} by {user}, image {image}"
     return f"{text}; {others}" if others else text
@@ -194,13 +201,16 @@ def parse_description(text: str) -> Stamp | None:
     if not match:
         return None
     others: dict[str, str] = {}
+    adopted = False
     for part in (match.group("others") or "").split(", "):
         proc, sep, image = part.partition("=")
         if sep and proc and image:
             others[proc] = image
+        adopted = adopted or part == ADOPTED_NOTE
     to = match.group("to")
     return Stamp(match.group("action"), match.group("user"), match.group("image"), others,
-                 rollback_to=int(to) if to else None, verdict=parse_verdict(match.group("verdict")))
+                 rollback_to=int(to) if to else None, verdict=parse_verdict(match.group("verdict")),
+                 adopted=adopted)
 
 
 def parse_time(text: str) -> datetime | None:

@@ -73,10 +73,25 @@ def plan_deploy(release_name: str, user: str, new_image: str, chart_values: Mapp
         action="deploy",
         release=release_name,
         images=Images("deploy", old_image, new_image, tag_of(old_image)),
-        description=release.describe("deploy", user, images, new_image),
+        description=release.describe("deploy", user, images, new_image,
+                                     adopted=bool(chart_values["lain"].get("adopt"))),
         previous_good=previous.number if previous else None,
         values=dict(chart_values),
     )
+
+
+def live_objects_matter(history: Sequence[Revision]) -> bool:
+    """Whether a deploy must read the release's live objects before it renders (a lain4
+    release to take over, lain_cli.takeover): not when the newest revision that helm
+    applied is a lain deploy or update-image rendered with lain's own selectors, since
+    selectors cannot change on the cluster after that (they are immutable).  A first
+    install, a rollback, a lain4 revision or a kept lain4 selector: read them."""
+    for revision in reversed(history):
+        if revision.status not in ("deployed", "superseded"):
+            continue  # a failed or pending revision may not have been applied
+        stamp = revision.stamp
+        return stamp is None or stamp.action not in ("deploy", "update-image") or stamp.adopted
+    return True
 
 
 def plan_update_image(release_name: str, user: str, procs: Sequence[str], sections: Mapping[str, str],
@@ -106,7 +121,8 @@ def plan_update_image(release_name: str, user: str, procs: Sequence[str], sectio
             ", ".join(f"{p}={new}" for p, _, new in changes),
             tag_of(changes[0][1]) if changes else "",
         ),
-        description=release.describe("update-image", user, release.flat_images(images)),
+        description=release.describe("update-image", user, release.flat_images(images),
+                                     adopted=bool((values.get("lain") or {}).get("adopt"))),
         previous_good=previous.number,
         values=values,
         changes=tuple(changes),

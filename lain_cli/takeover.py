@@ -16,13 +16,17 @@ lain4's selector: keep that selector (on its pods too), its Service's live port
 and a StatefulSet's live ``serviceName``; and keep the live names of the
 Ingresses and HPAs lain4 named differently.  The chart reads that plan from
 ``.Values.lain.adopt``.  Nothing is deleted and pods roll over as in any
-deploy.  The deploy says once that it did so; "Coming from lain4" in the docs
-gives the path to lain's own labels (a planned re-create).
+deploy.  The deploy says once that it did so, and notes ``lain4 selectors
+kept`` in the revision's description; "Coming from lain4" in the docs gives
+the path to lain's own labels (a planned re-create).
+
+A deploy skips the read when the newest revision helm applied is lain's own,
+rendered without that note (lain_cli.release_plan.live_objects_matter): its
+selectors are lain's, and selectors cannot change after that.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,43 +174,14 @@ def read_live(ctx: Any, request_timeout: float | None = None) -> list[dict[str, 
     return [dict(obj) for obj in listing.get("items") or [] if isinstance(obj, Mapping)]
 
 
-class LiveRead:
-    """:func:`read_live` in a thread, so a deploy reads the cluster while it reads helm's history."""
-
-    def __init__(self, ctx: Any, request_timeout: float | None = None) -> None:
-        self._objects: list[dict[str, Any]] = []
-        self._error: BaseException | None = None
-        self._timeout = request_timeout
-        # not a daemon: a deploy that stops early still waits for its kubectl, never orphans it
-        self._thread = threading.Thread(target=self._run, args=(ctx,), name="lain-takeover-read")
-        self._thread.start()
-
-    def _run(self, ctx: Any) -> None:
-        try:
-            self._objects = read_live(ctx, self._timeout)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread by result()
-            self._error = exc
-
-    def result(self) -> list[dict[str, Any]]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._objects
-
-
-def prefetch(ctx: Any, request_timeout: float | None = None) -> LiveRead:
-    """Start reading the release's live objects; :func:`chart_values` takes the result."""
-    return LiveRead(ctx, request_timeout)
-
-
-def chart_values(ctx: Any, live: LiveRead | None = None, *, preview: bool = False) -> dict[str, Any]:
+def chart_values(ctx: Any, live: Sequence[Obj] | None = None, *, preview: bool = False) -> dict[str, Any]:
     """``ctx.chart_values()`` for a deploy (``preview``: for lain diff): with the ``lain.adopt``
     block when the release on the cluster is lain4's, said once on the terminal.  ``live``:
-    a :func:`prefetch` started earlier, else the cluster is read now."""
+    the objects read already (:func:`read_live`), else the cluster is read now."""
     from lain_cli import console, docs
 
     values = ctx.chart_values()
-    live_objects = live.result() if live is not None else read_live(ctx)
+    live_objects = live if live is not None else read_live(ctx)
     adoption = plan_adoption(ctx.values, appname=ctx.appname, release=ctx.release_name,
                              domain=getattr(ctx.cluster, "domain", "") or "", live=live_objects)
     if adoption:

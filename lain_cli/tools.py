@@ -13,11 +13,9 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import sys
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from lain_cli.errors import ToolError
 
@@ -53,9 +51,11 @@ def find_executable(name: str) -> str:
             f"${_ENV_OVERRIDE[name]} points at {override}, which is not an executable file",
             hint=f"fix or unset {_ENV_OVERRIDE[name]}",
         )
-    venv_bin = Path(sys.prefix) / "bin" / name
+    venv_bin = os.path.join(sys.prefix, "bin", name)
     if sys.prefix != sys.base_prefix and os.access(venv_bin, os.X_OK):
-        return str(venv_bin)
+        return venv_bin
+    import shutil  # not at import: shutil pulls in bz2 and lzma, and a found tool never needs it
+
     found = shutil.which(name)
     if found:
         return found
@@ -73,15 +73,16 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
-def _cache_file() -> Path:
+def _cache_file() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "lain" / "tool-versions.json"
+    return os.path.join(base, "lain", "tool-versions.json")
 
 
 def _cached_version(path: str) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
-        data = json.loads(_cache_file().read_text())
+        with open(_cache_file(), encoding="utf-8") as fh:
+            data = json.load(fh)
         entry = data.get(path)
         if entry and entry["size"] == st.st_size and entry["mtime"] == st.st_mtime:
             return tuple(entry["version"])  # type: ignore[return-value]
@@ -95,13 +96,15 @@ def _store_version(path: str, version: tuple[int, int, int]) -> None:
     try:
         st = os.stat(path)
         try:
-            data = json.loads(cache_file.read_text())
+            with open(cache_file, encoding="utf-8") as fh:
+                data = json.load(fh)
         except (OSError, ValueError):
             data = {}
         data[path] = {"size": st.st_size, "mtime": st.st_mtime, "version": list(version)}
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
+        os.makedirs(os.path.dirname(cache_file), exist_ok=True)
+        tmp = f"{cache_file.removesuffix('.json')}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data))
         os.replace(tmp, cache_file)
     except OSError:
         pass  # a cache we cannot write only costs time

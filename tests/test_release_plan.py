@@ -10,7 +10,13 @@ import pytest
 from lain_cli import release
 from lain_cli.errors import OperationFailed, UsageError
 from lain_cli.release import Revision
-from lain_cli.release_plan import lock_verdict, plan_deploy, plan_rollback, plan_update_image
+from lain_cli.release_plan import (
+    live_objects_matter,
+    lock_verdict,
+    plan_deploy,
+    plan_rollback,
+    plan_update_image,
+)
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 R = "reg/dummy"
@@ -43,6 +49,33 @@ def test_plan_deploy_names_the_running_images_and_the_description() -> None:
     assert (plan.images.old_image, plan.images.new_image, plan.images.old_tag) == (f"{R}:ddd", f"{R}:eee", "ddd")
     assert plan.description == f"lain deploy by alice, image {R}:eee"
     assert plan.values == chart_values("eee")
+
+
+def test_plan_deploy_that_keeps_lain4_selectors_says_so_in_the_description() -> None:
+    values = chart_values("eee")
+    values["lain"]["adopt"] = {"selectors": {"web": {"app.kubernetes.io/name": "dummy"}}}
+    plan = plan_deploy("dummy", "alice", f"{R}:eee", values, HISTORY)
+    assert plan.description == f"lain deploy by alice, image {R}:eee; lain4 selectors kept"
+    stamp = release.parse_description(release.with_verdict(plan.description, "rollout ready"))
+    assert stamp is not None and stamp.adopted and stamp.images == {}
+    assert stamp.verdict is not None and stamp.verdict.kind == "ready"
+
+
+ADOPTED = release.describe("deploy", "alice", {"web": f"{R}:a", "worker": f"{R}:b"}, f"{R}:a", adopted=True)
+
+
+@pytest.mark.parametrize(("history", "matter"), [
+    ([], True),  # a first install: a lain4 release may be there under that name
+    ([rev(1, "deployed", "Install complete")], True),  # lain4's (helm's own words)
+    ([rev(1, "superseded", "Install complete"), rev(2, "deployed", lain("deploy", "aaa"))], False),
+    ([rev(1, "deployed", lain("update-image", "aaa"))], False),
+    ([rev(1, "deployed", ADOPTED)], True),  # lain4 selectors still on the cluster
+    ([rev(1, "deployed", "Install complete"), rev(2, "failed", lain("deploy", "aaa"))], True),  # never applied
+    ([rev(1, "superseded", lain("deploy", "aaa")), rev(2, "pending-upgrade", lain("deploy", "bbb"))], False),
+    ([rev(1, "superseded", "Install complete"), rev(2, "deployed", lain("rollback", "aaa"))], True),
+])
+def test_live_objects_matter_unless_lain_applied_its_own_selectors(history: list[Revision], matter: bool) -> None:
+    assert live_objects_matter(history) is matter
 
 
 def test_plan_deploy_of_a_new_release() -> None:

@@ -129,6 +129,8 @@ def test_lain_deploy_takes_over_a_lain4_release_in_place(tmp_path: Path, cluster
         backend = app.cluster.sim.get("ingresses", LAIN4_INGRESS)["spec"]["rules"][0]["http"]["paths"][0]
         assert backend["backend"]["service"] == {"name": "dummy-web", "port": {"number": 80}}
         assert [h["status"] for h in app.history()] == ["superseded", "deployed"]
+        # noted with the revision: the next deploy knows to read the live selectors again
+        assert "lain4 selectors kept" in app.history()[-1]["description"]
 
         status = app.lain("status", "-s", check=0)
         assert "verdict: GREEN" in status.stdout, status.stdout + status.stderr
