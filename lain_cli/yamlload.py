@@ -89,6 +89,9 @@ class _Scalars:
         firsts = set(self._resolver.versioned_resolver)
         self._always = None in firsts
         self._firsts = {f for f in firsts if f is not None}
+        # plain scalar -> its resolved tag: the same texts come back in every proc
+        # ("5000", "100m", "true"), and ruamel's resolve() is slow per call
+        self._resolved: dict[str, str] = {}
 
     def value(self, value: str, tag: str | None, plain: bool, style: str | None, key: bool = False) -> Any:
         """The plain value of a scalar; ``key``: for a mapping key (only simple ones are done here)."""
@@ -96,7 +99,10 @@ class _Scalars:
             plain = plain or tag == "!"  # ruamel resolves a "!" scalar as if it were plain, quoted or not
             if not plain or not (self._always or value[:1] in self._firsts):
                 return value
-            resolved = str(self._resolver.resolve(self._node, value, (True, False)))
+            resolved = self._resolved.get(value)
+            if resolved is None:
+                resolved = str(self._resolver.resolve(self._node, value, (True, False)))
+                self._resolved[value] = resolved
             if resolved == f"{_YAML_ORG}str":
                 return value
             if resolved == f"{_YAML_ORG}null":
