@@ -7,7 +7,6 @@ helm or kubectl; the only processes it starts are a few quick ``git`` calls.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -67,7 +66,7 @@ class AppContext:
     def chart_values(self) -> dict[str, Any]:
         """The one document handed to helm: the user's values plus the reserved ``lain`` block."""
         cluster = self.cluster
-        doc = copy.deepcopy(self.values)
+        doc = values.plain_copy(self.values)
         doc["lain"] = {
             "appname": self.appname,
             "releaseName": self.release_name,
