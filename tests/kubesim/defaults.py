@@ -1,7 +1,10 @@
 """What the API server does to objects on write: defaulting, a few validations, immutability.
 
 Only what helm, kubectl and the controllers here rely on: workload and pod defaults, Service
-cluster IPs, Secret ``stringData``, Job selectors, and the immutable fields users trip on.
+cluster IPs, Secret ``stringData``, Job selectors, and the immutable fields users trip on
+(a StatefulSet's spec beyond what an update may change, selectors, a Job's template), and
+requests above limits.  Every check runs on dry runs too (``dryRun=All``): the server
+validates and then stores nothing, as ``lain deploy --dry-run`` relies on.
 """
 
 from __future__ import annotations
