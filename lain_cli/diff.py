@@ -16,7 +16,7 @@ import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 MASK = "***"
 SECRET_FIELDS = ("data", "stringData")
@@ -136,11 +136,37 @@ def diff_objects(
     return diffs
 
 
+MARKS = {"added": "+", "removed": "-", "changed": "~"}
+
+
+def lines(diffs: Iterable[ResourceDiff]) -> list[str]:
+    """How ``lain diff`` prints the changes: a headline per resource, its diff indented."""
+    out = []
+    for change in diffs:
+        out.append(f"{MARKS[change.change]} {change.key} ({change.change})")
+        out += [f"    {line}" for line in change.lines]
+    return out
+
+
+def as_json(diffs: Iterable[ResourceDiff]) -> list[dict[str, Any]]:
+    """The changes as ``lain --json diff`` prints them."""
+    return [{"resource": d.key, "change": d.change, "diff": list(d.lines)} for d in diffs]
+
+
 def summary(diffs: Iterable[ResourceDiff]) -> str:
     counts = {"added": 0, "changed": 0, "removed": 0}
     for d in diffs:
         counts[d.change] += 1
     return f"{counts['changed']} to change, {counts['added']} to add, {counts['removed']} to remove"
+
+
+class ManifestReader(Protocol):
+    def manifest(self, release: str, *, hooks: bool = False) -> str: ...
+
+
+def deployed_objects(helm: ManifestReader, release: str) -> list[dict[str, Any]]:
+    """What the release's current revision applied: its manifest and its hooks."""
+    return parse_objects(helm.manifest(release)) + parse_objects(helm.manifest(release, hooks=True))
 
 
 def parse_objects(text: str) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from lain_cli import helm as helm_argv
 from lain_cli import kube, proc
 from lain_cli.clusters import Cluster
 from lain_cli.deadline import Deadline
-from lain_cli.errors import ClusterError, CommandFailed
+from lain_cli.errors import ClusterError, CommandFailed, OperationFailed
 from lain_cli.interrupts import Interrupted
 from lain_cli.release import Revision, parse_history
 
@@ -60,6 +60,13 @@ class HelmExecutor(Protocol):
 
     def rollback_argv(self, release: str, revision: int, *, timeout: float) -> list[str]: ...
 
+    def manifest(self, release: str, *, hooks: bool = False) -> str: ...
+
+    def dry_run_argv(self, release: str, chart_dir: str | os.PathLike[str], *, description: str,
+                     timeout: float) -> list[str]: ...
+
+    def dry_run(self, argv: Sequence[str]) -> helm_argv.DryRunRelease: ...
+
 
 class KubectlExecutor(Protocol):
     """What the release flow asks of kubectl directly (helm's records, the lock)."""
@@ -73,6 +80,8 @@ class KubectlExecutor(Protocol):
     def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]: ...
 
     def delete(self, kind: str, name: str) -> None: ...
+
+    def dry_run(self, objects: Sequence[Mapping[str, Any]], *, create: bool) -> list[tuple[str, str]]: ...
 
 
 class Helm:
@@ -150,6 +159,32 @@ class Helm:
         return helm_argv.rollback_argv(self.path, self.major, release, revision,
                                        cluster_args=self.cluster.helm_args(), timeout=timeout)
 
+    def dry_run_argv(self, release: str, chart_dir: str | os.PathLike[str], *, description: str,
+                     timeout: float) -> list[str]:
+        return helm_argv.upgrade_argv(self.path, self.major, release, chart_dir,
+                                      cluster_args=self.cluster.helm_args(), description=description,
+                                      timeout=timeout, dry_run=True)
+
+    def dry_run(self, argv: Sequence[str]) -> helm_argv.DryRunRelease:
+        """Run a ``--dry-run=server`` upgrade argv: the release helm would make, or
+        OperationFailed with helm's own reason (nothing was changed either way)."""
+        timeout = self.deadline.budget(helm_argv.RENDER_TIMEOUT)
+        try:
+            result = proc.run(argv, timeout=timeout, check=False,
+                              waiting_for=f"helm's dry run of the upgrade on cluster {self.cluster.name}")
+        except CommandFailed as exc:
+            raise ClusterError(
+                f"helm's dry run did not finish within {timeout:.0f}s on cluster {self.cluster.name}",
+                hint="check the network / VPN to the cluster (`lain version` tells whether it answers)",
+            ) from exc
+        if not result.ok:
+            lines = helm_argv.error_lines(result.stderr)
+            reason = lines[-1].removeprefix("Error: ") if lines else f"exit {result.returncode}"
+            raise OperationFailed(f"helm upgrade --dry-run=server refused the upgrade: {reason}",
+                                  details=lines[:-1],
+                                  hint="nothing was changed; fix what helm names, then run the dry run again")
+        return helm_argv.parse_dry_run(result.stdout)
+
     def upgrade(self, argv: Sequence[str], *, cancel: threading.Event, timeout: float,
                 on_line: Callable[[str], None] | None = None) -> HelmRun:
         """Run a helm upgrade/rollback argv until it ends, is cancelled or interrupted.
@@ -183,3 +218,6 @@ class Kubectl:
 
     def delete(self, kind: str, name: str) -> None:
         kube.delete(self.cluster, kind, name, request_timeout=self._timeout())
+
+    def dry_run(self, objects: Sequence[Mapping[str, Any]], *, create: bool) -> list[tuple[str, str]]:
+        return kube.dry_run(self.cluster, objects, create=create, request_timeout=self._timeout())

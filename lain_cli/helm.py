@@ -275,11 +275,15 @@ def upgrade_argv(
     description: str = "",
     timeout: float = 300,
     history_max: int = 10,
+    dry_run: bool = False,
 ) -> list[str]:
     """``helm upgrade --install`` of a staged chart whose values.yaml holds every value.
 
     ``--reset-values`` makes the staged values the whole truth: nothing from a
-    previous revision's ``--set`` is carried over.
+    previous revision's ``--set`` is carried over.  ``dry_run``: helm's
+    ``--dry-run=server`` (both majors spell it so), printing the release it would
+    make as JSON: helm reads the cluster (history, lookups, objects that would
+    clash) but records nothing, runs no hook and writes no object.
     """
     _check_major(major)
     argv = [helm, "upgrade", release, os.fspath(chart_dir), "--install", *cluster_args, "--reset-values"]
@@ -288,7 +292,32 @@ def upgrade_argv(
     argv += ["--timeout", helm_duration(timeout), "--history-max", str(history_max)]
     if major == 4:
         argv.append("--wait=hookOnly")
+    if dry_run:
+        argv += ["--dry-run=server", "--output", "json"]
     return argv
+
+
+@dataclass(frozen=True)
+class DryRunRelease:
+    """What ``helm upgrade --dry-run=server --output json`` says the release would be."""
+
+    revision: int
+    manifest: str  # the objects helm would apply
+    hooks: tuple[tuple[str, tuple[str, ...], str], ...]  # (hook name, events, manifest)
+
+
+def parse_dry_run(stdout: str) -> DryRunRelease:
+    """The release document of a dry-run upgrade (same shape from helm 3 and helm 4)."""
+    doc = parse_json(stdout, "upgrade --dry-run")
+    if not isinstance(doc, dict):
+        raise CommandFailed(["helm", "upgrade --dry-run"], 0, stdout, "",
+                            message="helm upgrade --dry-run printed no release")
+    hooks = []
+    for hook in doc.get("hooks") or []:
+        if isinstance(hook, dict):
+            events = tuple(str(e) for e in hook.get("events") or [])
+            hooks.append((str(hook.get("name", "")), events, str(hook.get("manifest", ""))))
+    return DryRunRelease(int(doc.get("version") or 0), str(doc.get("manifest") or ""), tuple(hooks))
 
 
 def rollback_argv(

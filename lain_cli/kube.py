@@ -105,6 +105,20 @@ def replace_argv(
     ]
 
 
+def dry_run_argv(
+    kubectl: str, cluster_args: Sequence[str], *, create: bool, request_timeout: float = REQUEST_TIMEOUT
+) -> list[str]:
+    """The API server's own dry run (``dryRun=All``) of objects sent on stdin.
+
+    ``create``: a POST, as helm creates hook objects; otherwise a server-side
+    apply (PATCH) as helm's field manager, as helm updates (or creates) the
+    release's objects.  The server validates, runs admission and checks
+    immutable fields, and persists nothing."""
+    verb = ["create"] if create else ["apply", "--server-side", "--force-conflicts", "--field-manager=helm"]
+    return [kubectl, *cluster_args, *verb, "--dry-run=server", "--filename", "-", "--validate=false",
+            "--output", "name", _timeout_flag(request_timeout)]
+
+
 def delete_argv(
     kubectl: str, cluster_args: Sequence[str], kind: str, name: str, *, request_timeout: float = REQUEST_TIMEOUT
 ) -> list[str]:
@@ -323,6 +337,63 @@ def replace(
         input=json.dumps(obj), request_timeout=request_timeout,
     )
     return _parse(stdout, what)
+
+
+_REJECTED = re.compile(r"^Error from server(?: \((\w+)\))?: (.*)$")
+_INVALID = re.compile(r'^The (?:\S+ "[^"]*"|request) is invalid')
+_SOURCE = re.compile(r'error when [a-z -]+ "[^"]*": ')
+
+
+def rejections(stderr: str) -> list[tuple[str, str]]:
+    """(reason, message) of each object the API server refused, from kubectl's stderr.
+
+    kubectl words an Invalid object ``The StatefulSet.apps "x" is invalid: spec:
+    Forbidden: ...`` (one line per cause, ``* ...``, when there are several) and
+    every other refusal ``Error from server (Reason): ...``; the ``error when
+    creating "STDIN":`` it adds is left out."""
+    found: list[tuple[str, list[str]]] = []
+    for raw in stderr.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        refused = _REJECTED.match(line)
+        if refused:
+            found.append((refused.group(1) or "", [_SOURCE.sub("", refused.group(2))]))
+        elif _INVALID.match(line):
+            found.append(("Invalid", [line]))
+        elif found and line.startswith("* "):
+            found[-1][1].append(line)
+    return [(reason, " ".join([parts[0], "; ".join(p.removeprefix("* ") for p in parts[1:])]).strip())
+            for reason, parts in found]
+
+
+def dry_run(
+    cluster: ClusterLike, objects: Sequence[Mapping[str, Any]], *, create: bool,
+    request_timeout: float = REQUEST_TIMEOUT,
+) -> list[tuple[str, str]]:
+    """Send ``objects`` to the API server as a dry run; what it refused ([] when it
+    accepts them all).  A failure that is not the server refusing objects (an
+    unreachable cluster, rejected credentials) raises ClusterError."""
+    from lain_cli import proc
+
+    if not objects:
+        return []
+    argv = dry_run_argv(_kubectl(), cluster.kubectl_args(), create=create, request_timeout=request_timeout)
+    what = "dry run of the release's objects"
+    stream = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)})
+    try:
+        process_timeout = min(request_timeout + _PROCESS_MARGIN, 2 * request_timeout + 2)
+        result = proc.run(argv, input=stream, check=False, timeout=process_timeout,
+                          waiting_for=f"cluster {cluster.name} to check {len(objects)} objects (server dry run)")
+    except CommandFailed as exc:
+        raise ClusterError(f"{what}: cluster {cluster.name} did not answer in time",
+                           hint="check the network / VPN to the cluster, then retry") from exc
+    if result.ok:
+        return []
+    refused = rejections(result.stderr)
+    if not refused:
+        raise classify_failure(result.stderr, cluster.name, what=what)
+    return refused
 
 
 _NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")

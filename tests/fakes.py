@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,7 +20,9 @@ from typing import Any
 from lain_cli import events as ev
 from lain_cli import release
 from lain_cli.clusters import Cluster
+from lain_cli.errors import OperationFailed
 from lain_cli.executors import HelmRun
+from lain_cli.helm import DryRunRelease
 from lain_cli.kube import AlreadyExists, Conflict, NotFound
 from lain_cli.rollout import HookFailure, Outcome
 from lain_cli.status import StatusReport
@@ -48,6 +50,8 @@ class FakeKubectl:
         self.store = store
         self.cluster = CLUSTER
         self.calls: list[tuple[str, str]] = []
+        self.refuse: dict[str, tuple[str, str]] = {}
+        self.dry_runs: list[tuple[str, list[str]]] = []
 
     def get_json(self, kind: str, name: str | None = None, selector: str | None = None) -> dict[str, Any] | None:
         self.calls.append(("get", f"{kind}/{name}"))
@@ -85,6 +89,19 @@ class FakeKubectl:
         with self.store.lock:
             self.store.objects.pop((_kind(kind), name), None)
 
+    def dry_run(self, objects: Sequence[Mapping[str, Any]], *, create: bool) -> list[tuple[str, str]]:
+        """The API server's dry run: what ``refuse`` says of each object (``name -> (reason, message)``),
+        and for a create, AlreadyExists for an object in the store; nothing is stored."""
+        self.dry_runs.append(("create" if create else "apply", [o["metadata"]["name"] for o in objects]))
+        refused = []
+        for obj in objects:
+            name = obj["metadata"]["name"]
+            if name in self.refuse:
+                refused.append(self.refuse[name])
+            elif create and (_kind(obj["kind"]), name) in self.store.objects:
+                refused.append(("AlreadyExists", f'{obj["kind"].lower()}s "{name}" already exists'))
+        return refused
+
 
 @dataclass
 class HelmScript:
@@ -107,6 +124,8 @@ class FakeHelm:
         self.scripts: list[HelmScript] = []
         self.argvs: list[list[str]] = []
         self.values_by_revision: dict[int, dict[str, Any]] = {}
+        self.manifests: dict[int, tuple[str, str]] = {}  # revision -> (manifest, hooks)
+        self.dry_release: DryRunRelease | OperationFailed | None = None  # what the next dry run says
 
     # the store ------------------------------------------------------------
 
@@ -158,6 +177,21 @@ class FakeHelm:
 
     def rollback_argv(self, release_name: str, revision: int, *, timeout: float) -> list[str]:
         return ["helm", "rollback", release_name, str(revision)]
+
+    def manifest(self, release_name: str, *, hooks: bool = False) -> str:
+        numbers = [r.number for r in self.history(release_name)]
+        manifest, hook_manifest = self.manifests.get(max(numbers), ("", "")) if numbers else ("", "")
+        return hook_manifest if hooks else manifest
+
+    def dry_run_argv(self, release_name: str, chart_dir: Any, *, description: str, timeout: float) -> list[str]:
+        return ["helm", "upgrade", release_name, str(chart_dir), "--description", description, "--dry-run=server"]
+
+    def dry_run(self, argv: Sequence[str]) -> DryRunRelease:
+        self.argvs.append(list(argv))
+        if isinstance(self.dry_release, OperationFailed):
+            raise self.dry_release
+        assert self.dry_release is not None, "the test did not say what helm's dry run renders"
+        return self.dry_release
 
     def upgrade(self, argv: list[str], *, cancel: threading.Event, timeout: float,
                 on_line: Callable[[str], None] | None = None) -> HelmRun:

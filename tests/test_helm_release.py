@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lain_cli import helm
-from lain_cli.errors import ToolError
+from lain_cli.errors import CommandFailed, ToolError
 
 CLUSTER = ["--kubeconfig", "/k", "--namespace", "ns"]
 
@@ -26,6 +28,27 @@ def test_upgrade_helm4_keeps_hook_only_wait_and_server_side_default() -> None:
         "--timeout", "300s", "--history-max", "10", "--wait=hookOnly",
     ]
     assert not any(a.startswith("--server-side") for a in argv)
+
+
+@pytest.mark.parametrize("major, tail", [(3, []), (4, ["--wait=hookOnly"])])
+def test_upgrade_dry_run_is_the_server_dry_run_printing_the_release(major: int, tail: list[str]) -> None:
+    argv = helm.upgrade_argv("helm", major, "dummy", "/c/dummy", cluster_args=CLUSTER, timeout=60, dry_run=True)
+    assert argv == [
+        "helm", "upgrade", "dummy", "/c/dummy", "--install", *CLUSTER, "--reset-values",
+        "--timeout", "60s", "--history-max", "10", *tail, "--dry-run=server", "--output", "json",
+    ]
+
+
+def test_parse_dry_run_release() -> None:
+    stdout = json.dumps({
+        "name": "dummy", "version": 3, "manifest": "---\nkind: Deployment\n",
+        "hooks": [{"name": "dummy-migrate", "kind": "Job", "events": ["pre-upgrade"], "manifest": "kind: Job\n"}],
+    })
+    found = helm.parse_dry_run(stdout)
+    assert found == helm.DryRunRelease(3, "---\nkind: Deployment\n",
+                                       (("dummy-migrate", ("pre-upgrade",), "kind: Job\n"),))
+    with pytest.raises(CommandFailed, match="printed no release"):
+        helm.parse_dry_run("[]")
 
 
 @pytest.mark.parametrize("major, tail", [(3, []), (4, ["--wait=hookOnly"])])

@@ -105,6 +105,36 @@ def test_unreachable_error_shows_the_deciding_line_and_a_hint() -> None:
     assert error.hint and "network" in error.hint
 
 
+def test_dry_run_argv_applies_as_helm_or_creates_on_the_server_only() -> None:
+    args = ["--kubeconfig", "/k"]
+    assert kube.dry_run_argv("kubectl", args, create=False, request_timeout=5) == [
+        "kubectl", "--kubeconfig", "/k", "apply", "--server-side", "--force-conflicts", "--field-manager=helm",
+        "--dry-run=server", "--filename", "-", "--validate=false", "--output", "name", "--request-timeout=5s",
+    ]
+    assert kube.dry_run_argv("kubectl", args, create=True)[3:6] == ["create", "--dry-run=server", "--filename"]
+
+
+# what kubectl 1.34/1.36 print on stderr when the API server refuses objects
+REFUSED = """The StatefulSet "dummy-db" is invalid: spec: Forbidden: updates to statefulset spec are forbidden
+Error from server (AlreadyExists): error when creating "STDIN": jobs.batch "dummy-migrate" already exists
+The Deployment "dummy-web" is invalid:
+* spec.template.spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1
+* spec.selector: Required value
+Error from server (Forbidden): error when creating "STDIN": jobs.batch is forbidden: User "x" cannot create
+"""
+
+
+def test_rejections_are_read_from_kubectls_stderr() -> None:
+    assert kube.rejections(REFUSED) == [
+        ("Invalid", 'The StatefulSet "dummy-db" is invalid: spec: Forbidden: updates to statefulset spec are forbidden'),
+        ("AlreadyExists", 'jobs.batch "dummy-migrate" already exists'),
+        ("Invalid", 'The Deployment "dummy-web" is invalid: spec.template.spec.containers[0].resources.requests: '
+                    'Invalid value: "2": must be less than or equal to cpu limit of 1; spec.selector: Required value'),
+        ("Forbidden", 'jobs.batch is forbidden: User "x" cannot create'),
+    ]
+    assert kube.rejections("error: You must be logged in to the server (Unauthorized)\n") == []
+
+
 def test_replace_requires_a_resource_version() -> None:
     with pytest.raises(ValueError, match="resourceVersion"):
         kube.replace(_SimCluster("dev", Path("/nonexistent")), {"metadata": {"name": "x"}})
@@ -155,3 +185,15 @@ def test_runners_against_the_simulator(cluster: object, monkeypatch: pytest.Monk
     with pytest.raises(kube.Conflict, match="changed on cluster sim since it was read"):
         kube.replace(target, dict(created, data={"K": "dw=="}))
     assert kube.get_json(target, "secret", "app-env")["data"] == {"K": "dg=="}  # type: ignore[index]
+
+    # the server's dry run: it validates, answers, and stores nothing
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}, "data": {"a": "b"}}
+    assert kube.dry_run(target, [config], create=False) == []
+    assert kube.dry_run(target, [config], create=True) == []
+    assert kube.get_json(target, "configmap", "dry") is None
+    bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bad"},
+           "spec": {"selector": {"matchLabels": {"a": "b"}},
+                    "template": {"metadata": {"labels": {"a": "c"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    [(reason, message)] = kube.dry_run(target, [config, bad], create=False)
+    assert reason == "Invalid" and message.startswith('The Deployment "bad" is invalid: spec.template.metadata.labels: ')
+    assert kube.get_json(target, "deployment", "bad") is None

@@ -29,19 +29,13 @@ def diff(opts: GlobalOptions, sets: tuple[str, ...]) -> int:
     rendered = differ.parse_objects(chart.render_app(ctx, values=takeover.chart_values(ctx, preview=True)))
     helm = Helm.for_cluster(ctx.require_cluster())
     history = helm.history(ctx.release_name)
-    deployed = []
-    if history:
-        deployed = differ.parse_objects(helm.manifest(ctx.release_name))
-        deployed += differ.parse_objects(helm.manifest(ctx.release_name, hooks=True))
+    deployed = differ.deployed_objects(helm, ctx.release_name) if history else []
     changes = differ.diff_objects(deployed, rendered)
     if opts.json:
-        console.out_json([{"resource": d.key, "change": d.change, "diff": list(d.lines)} for d in changes])
+        console.out_json(differ.as_json(changes))
     else:
-        marks = {"added": "+", "removed": "-", "changed": "~"}
-        for change in changes:
-            console.out(f"{marks[change.change]} {change.key} ({change.change})")
-            for line in change.lines:
-                console.out(f"    {line}")
+        for line in differ.lines(changes):
+            console.out(line)
         if not history:
             console.info(f"release {ctx.release_name} is not installed yet: everything is new")
         console.info(differ.summary(changes) if changes else "no changes")

@@ -16,8 +16,9 @@ from lain_cli.cli import GlobalOptions
 def init(opts: GlobalOptions, appname: str | None, force: bool) -> int:
     """Create a commented starter chart/values.yaml and .gitignore entries.
 
-    The starter declares a web proc and its ingress, with a migration job, a
-    cronjob and a test as commented examples.  An existing chart/values.yaml
+    The starter declares a web proc and its ingress and a build: section (how
+    `lain deploy --build` makes the image without a Dockerfile), with a
+    migration job, a cronjob and a test as commented examples.  An existing chart/values.yaml
     is kept unless --force is given.
 
     \b

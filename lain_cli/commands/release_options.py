@@ -44,3 +44,16 @@ def lock_options(func: F) -> F:
 def check_lock_flags(force_unlock: bool, even_if_alive: bool) -> None:
     if even_if_alive and not force_unlock:
         raise click.UsageError("--even-if-alive only makes sense with --force-unlock")
+
+
+def check_dry_run_flags(*, build: bool, force_unlock: bool, rollback_on_failure: bool) -> None:
+    """--dry-run changes nothing, so the flags that change something are refused with it."""
+    if build:
+        raise click.UsageError(
+            "--build pushes an image and --dry-run changes nothing: use one or the other. The dry run checks "
+            "the deploy of the image tag `lain deploy --build` would build (the git short sha)")
+    if force_unlock:
+        raise click.UsageError("--force-unlock changes the release and --dry-run changes nothing: "
+                               "run the dry run once the release is unlocked")
+    if rollback_on_failure:
+        raise click.UsageError("--rollback-on-failure has nothing to do in a --dry-run: nothing rolls out")

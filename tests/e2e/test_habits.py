@@ -111,6 +111,8 @@ def test_template_lint_and_diff_work_before_the_first_commit_and_deploy_refuses(
     assert placeholder in diff.stderr and "dummy:uncommitted" in diff.stdout
     deploy = app.lain("deploy", check=2)
     assert "is not a git repository with a commit" in deploy.stderr
+    # the dry run shows what deploy would do, its refusal included
+    assert "is not a git repository with a commit" in app.lain("deploy", "--dry-run", check=2).stderr
     assert app.cluster.sim.get("deployments", "dummy-web") is None
 
 

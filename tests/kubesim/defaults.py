@@ -1,7 +1,10 @@
 """What the API server does to objects on write: defaulting, a few validations, immutability.
 
 Only what helm, kubectl and the controllers here rely on: workload and pod defaults, Service
-cluster IPs, Secret ``stringData``, Job selectors, and the immutable fields users trip on.
+cluster IPs, Secret ``stringData``, Job selectors, and the immutable fields users trip on
+(a StatefulSet's spec beyond what an update may change, selectors, a Job's template), and
+requests above limits.  Every check runs on dry runs too (``dryRun=All``): the server
+validates and then stores nothing, as ``lain deploy --dry-run`` relies on.
 """
 
 from __future__ import annotations
@@ -43,6 +46,57 @@ def _template_defaults(obj: Obj) -> None:
     template = obj.setdefault("spec", {}).setdefault("template", {})
     template.setdefault("metadata", {})
     _pod_spec_defaults(template.setdefault("spec", {}))
+
+
+_SUFFIXES = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+             "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)(?:[eE]([+-]?[0-9]+))?([a-zA-Z]*)$")
+
+
+def _quantity(value: Any) -> float | None:
+    match = _QUANTITY_RE.match(str(value).strip())
+    if not match or match.group(3) not in _SUFFIXES:
+        return None
+    try:
+        number = float(match.group(1)) * (10 ** int(match.group(2)) if match.group(2) else 1)
+    except ValueError:
+        return None
+    return number * _SUFFIXES[match.group(3)]
+
+
+def validate_pod_spec(kind: str, group: str, name: str, spec: Obj, path: str) -> None:
+    """What the API server checks in every pod (template) that lain's values can get wrong:
+    a container's requests may not exceed its limits."""
+    for field in ("initContainers", "containers"):
+        for i, container in enumerate(spec.get(field) or []):
+            resources = container.get("resources") or {}
+            limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
+            for resource, request in requests.items():
+                if resource not in limits:
+                    continue
+                wanted, limit = _quantity(request), _quantity(limits[resource])
+                if wanted is not None and limit is not None and wanted > limit:
+                    where = f"{path}.{field}[{i}].resources.requests"
+                    raise errors.invalid(f"{kind}.{group}" if group else kind, group, name,
+                                         f"{where}: Invalid value: {json.dumps(str(request))}: must be less "
+                                         f"than or equal to {resource} limit of {limits[resource]}", where)
+
+
+# What a StatefulSet update may change (k8s.io/kubernetes pkg/apis/apps/validation, ValidateStatefulSetUpdate).
+_STATEFULSET_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",
+                        "persistentVolumeClaimRetentionPolicy", "minReadySeconds")
+
+
+def _statefulset_update(obj: Obj, live: Obj) -> None:
+    def fixed(o: Obj) -> Obj:
+        return {k: v for k, v in (o.get("spec") or {}).items() if k not in _STATEFULSET_MUTABLE}
+
+    if fixed(obj) != fixed(live):
+        raise errors.invalid(
+            "StatefulSet.apps", "apps", obj["metadata"]["name"],
+            "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', "
+            "'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' "
+            "and 'minReadySeconds' are forbidden", "spec")
 
 
 def _require_selector_matches(rt: ResourceType, obj: Obj) -> None:
@@ -107,8 +161,11 @@ def prepare(rt: ResourceType, obj: Obj, live: Obj | None) -> Obj:
             spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
             spec.setdefault("persistentVolumeClaimRetentionPolicy",
                             {"whenDeleted": "Retain", "whenScaled": "Retain"})
+        validate_pod_spec(rt.kind, rt.group, name, spec["template"]["spec"], "spec.template.spec")
         if live is not None:
             _immutable(rt, obj, live, "spec.selector")
+            if rt.kind == "StatefulSet":
+                _statefulset_update(obj, live)
     elif key == ("batch", "Job"):
         spec = obj.setdefault("spec", {})
         spec.setdefault("parallelism", 1)
@@ -117,6 +174,7 @@ def prepare(rt: ResourceType, obj: Obj, live: Obj | None) -> Obj:
         spec.setdefault("completionMode", "NonIndexed")
         spec.setdefault("suspend", False)
         _template_defaults(obj)
+        validate_pod_spec(rt.kind, rt.group, name, spec["template"]["spec"], "spec.template.spec")
         restart = spec["template"]["spec"].get("restartPolicy")
         if restart not in ("Never", "OnFailure"):
             raise errors.invalid("Job.batch", "batch", name,
@@ -142,6 +200,7 @@ def prepare(rt: ResourceType, obj: Obj, live: Obj | None) -> Obj:
         spec.setdefault("failedJobsHistoryLimit", 1)
     elif key == ("", "Pod"):
         _pod_spec_defaults(obj.setdefault("spec", {}))
+        validate_pod_spec(rt.kind, rt.group, name, obj["spec"], "spec")
         obj["spec"].setdefault("serviceAccountName", "default")
         if live is None:
             obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}

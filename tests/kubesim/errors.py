@@ -72,12 +72,20 @@ def conflict(group: str, plural: str, name: str, why: str) -> ApiError:
 
 
 def invalid(kind: str, group: str, name: str, message: str, field: str = "") -> ApiError:
-    details: dict[str, Any] = {"name": name, "kind": kind}
+    # the message names the qualified kind (StatefulSet.apps), the details the kind alone
+    details: dict[str, Any] = {"name": name, "kind": kind.split(".", 1)[0]}
     if group:
         details["group"] = group
     if field:
-        details["causes"] = [{"reason": "FieldValueInvalid", "message": message, "field": field}]
+        # as the API server: the cause's message does not repeat the field, its reason says the error's type
+        cause = message.removeprefix(f"{field}: ")
+        reason = next((r for prefix, r in _CAUSE_REASONS if cause.startswith(prefix)), "FieldValueInvalid")
+        details["causes"] = [{"reason": reason, "message": cause, "field": field}]
     return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {message}', details)
+
+
+_CAUSE_REASONS = (("Forbidden:", "FieldValueForbidden"), ("Required value", "FieldValueRequired"),
+                  ("Unsupported value:", "FieldValueNotSupported"))
 
 
 def bad_request(message: str) -> ApiError:
