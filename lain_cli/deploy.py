@@ -129,20 +129,23 @@ class Tools:
     chart_values: Callable[[AppContext, Sequence[release.Revision]], dict[str, Any]] | None = None
 
     @classmethod
-    def for_context(cls, ctx: AppContext, timeout: float, *, adopt: bool = False) -> Tools:
+    def for_context(cls, ctx: AppContext, timeout: float, *, adopt: bool = False, preview: bool = False) -> Tools:
+        """``adopt``: read a lain4 release's live selectors when they may matter
+        (``preview``: worded as what a deploy would do, for a dry run)."""
         cluster = ctx.require_cluster()
         deadline = Deadline(timeout)
         tools = cls(Helm.for_cluster(cluster, deadline), Kubectl(cluster, deadline), ClusterTracker(ctx, cluster),
                     deadline)
         if adopt:
-            tools.chart_values = lambda c, history: adopting_values(c, history, deadline)
+            tools.chart_values = lambda c, history: adopting_values(c, history, deadline, preview=preview)
         return tools
 
     def values_of(self, ctx: AppContext, history: Sequence[release.Revision]) -> dict[str, Any]:
         return self.chart_values(ctx, history) if self.chart_values is not None else ctx.chart_values()
 
 
-def adopting_values(ctx: AppContext, history: Sequence[release.Revision], deadline: Deadline) -> dict[str, Any]:
+def adopting_values(ctx: AppContext, history: Sequence[release.Revision], deadline: Deadline, *,
+                    preview: bool = False) -> dict[str, Any]:
     """The chart values of a deploy: the live objects are read first (lain_cli.takeover)
     unless the history shows they carry lain's own selectors."""
     if not release_plan.live_objects_matter(history):
@@ -151,7 +154,7 @@ def adopting_values(ctx: AppContext, history: Sequence[release.Revision], deadli
     from lain_cli.kube import REQUEST_TIMEOUT
 
     live = takeover.read_live(ctx, deadline.budget(REQUEST_TIMEOUT))
-    return takeover.chart_values(ctx, live)
+    return takeover.chart_values(ctx, live, preview=preview)
 
 
 def reported(ctx: AppContext, journal: Journal | None, run: Callable[[], int]) -> int:

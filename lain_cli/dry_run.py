@@ -122,7 +122,7 @@ def dry_run(ctx: AppContext, options: DeployOptions, tools: Tools, emit: ev.Emit
     if verdict.action != "proceed":
         raise OperationFailed(verdict.message, hint=verdict.hint)
     new_image = f"{ctx.image_repository}:{ctx.image_tag}"
-    plan = release_plan.plan_deploy(name, ctx.user, new_image, tools.values_of(ctx), history)
+    plan = release_plan.plan_deploy(name, ctx.user, new_image, tools.values_of(ctx, history), history)
     assert plan.values is not None
     first_install = not history
     emit(ev.Step(f"helm upgrade --install --dry-run=server {name}: nothing is recorded, no hook runs"))
@@ -182,7 +182,7 @@ def run(ctx: AppContext, options: DeployOptions, tools: Tools | None = None) -> 
 
     journal = options.journal
     terminal = TerminalReporter()
-    tools = tools or Tools.for_context(ctx, options.timeout, adopt=True)
+    tools = tools or Tools.for_context(ctx, options.timeout, adopt=True, preview=True)
     if journal is not None:
         journal.action, journal.new_image = "deploy", f"{ctx.image_repository}:{ctx.image_tag}"
     try:
