@@ -39,6 +39,9 @@ class BenchContext:
         "ingresses": [{"host": "dummy", "deployName": "web", "paths": ["/"]}]})
     procs: dict[str, str] = field(default_factory=lambda: {"web": "deployment"})
 
+    def require_cluster(self) -> Any:
+        return self.cluster
+
 
 class Counter:
     """Counts processes started through lain_cli.proc and HTTP requests made by status."""

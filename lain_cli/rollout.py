@@ -150,6 +150,8 @@ def last_log_lines(cluster: Cluster, pod: Obj, container: str | None, lines: int
     container = container or next(iter(statuses), None)
     status = statuses.get(container, {}) if container else {}
     running = "running" in (status.get("state") or {}) or "terminated" in (status.get("state") or {})
+    if status and not running and not status.get("restartCount") and not (status.get("lastState") or {}).get("terminated"):
+        return []  # it never ran (its image cannot be pulled, say): there is no log to read, nor a kubectl to wait for
     attempts = [False, True] if running or not status.get("restartCount") else [True, False]
     for previous in attempts:
         argv = kube.logs_argv(
