@@ -182,22 +182,33 @@ def values_for(replicas: int, **extra: Any) -> dict[str, Any]:
 
 class Bench:
     def __init__(self, kwok: Any, work: Path) -> None:
+        self.kwok = kwok
+        self.counting = Counting(work / "count")
+        self.lain = str(Path(sys.prefix) / "bin" / "lain")
+        self.namespace = ""
+        self.use_namespace(work, "scale-failures")
+        self.profiles: list[tuple[str, str]] = []
+        self.breakdowns: list[tuple[str, list[str]]] = []
+        self.verdicts: dict[str, float] = {}  # the tracker's "[failed: ...]" progress line
+
+    def use_namespace(self, work: Path, namespace: str) -> None:
+        """A fresh namespace and app for the next measurement; the previous one is deleted
+        (its pods go at once on kwok), so a release of 1000 pods fits the node's 1000."""
         from lain_cli.clusters import Cluster
         from tests.backends import namespaced_kubeconfig
         from tests.e2e.deployapp import make_app
 
-        self.namespace = "scale"
-        kwok.client().create_namespace(self.namespace)
-        kubeconfig = namespaced_kubeconfig(Path(kwok.kubeconfig), work / "kube" / "config", self.namespace)
+        if self.namespace:
+            subprocess.run([kubectl_path(), "--kubeconfig", str(self.kwok.kubeconfig), "delete", "namespace",
+                            self.namespace, "--wait=true", "--timeout=120s"], capture_output=True, check=False)
+        self.namespace = namespace
+        self.kwok.client().create_namespace(namespace)
+        folder = work / namespace
+        kubeconfig = namespaced_kubeconfig(Path(self.kwok.kubeconfig), folder / "kube" / "config", namespace)
         os.environ["KUBECONFIG"] = str(kubeconfig)
-        self.app = make_app(work, SimpleNamespace(kubeconfig=kubeconfig, namespace=self.namespace))
+        self.app = make_app(folder, SimpleNamespace(kubeconfig=kubeconfig, namespace=namespace))
         self.app.env.update(LAIN_KUBECTL=kubectl_path(), LAIN_HELM=helm_path(), KUBECONFIG=str(kubeconfig))
-        self.cluster = Cluster(name="sim", namespace=self.namespace, kubeconfig=str(kubeconfig))
-        self.counting = Counting(work / "count")
-        self.lain = str(Path(sys.prefix) / "bin" / "lain")
-        self.profiles: list[tuple[str, str]] = []
-        self.breakdowns: list[tuple[str, list[str]]] = []
-        self.verdicts: dict[str, float] = {}  # the tracker's "[failed: ...]" progress line
+        self.cluster = Cluster(name="sim", namespace=namespace, kubeconfig=str(kubeconfig))
 
     def run(self, *args: str, counted: bool = False) -> Timeline:
         env = dict(self.app.env)
@@ -214,8 +225,7 @@ class Bench:
     def size(self, replicas: int) -> dict[str, Any]:
         pods = replicas * PROCS
         self.counting.reset()
-        knobs = {"kubesim.lain.dev/ready-after": "3"}
-        code, run = self.deploy(values_for(replicas, podAnnotations=knobs), counted=True)
+        code, run = self.deploy(values_for(replicas), counted=True)
         if code != 0:
             raise RuntimeError(f"lain deploy of {pods} pods exited {code}:\n{run.text()[-3000:]}")
         start = run.first(lambda line: "tracking the rollout" in line) or run.started
@@ -359,7 +369,10 @@ def main() -> None:
         sizes = os.environ.get("LAIN_SCALE_REPLICAS")
         replicas = tuple(int(r) for r in sizes.split(",")) if sizes else REPLICAS
         failures = _failures(bench)
-        rows = [bench.size(r) for r in replicas]
+        rows = []
+        for count in replicas:
+            bench.use_namespace(work, f"scale-{count * PROCS}")
+            rows.append(bench.size(count))
         _report(rows, failures, bench.profiles)
         for title, lines in bench.breakdowns:
             print(f"\n{title}:")
