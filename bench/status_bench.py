@@ -39,6 +39,9 @@ class BenchContext:
         "ingresses": [{"host": "dummy", "deployName": "web", "paths": ["/"]}]})
     procs: dict[str, str] = field(default_factory=lambda: {"web": "deployment"})
 
+    def require_cluster(self) -> Any:
+        return self.cluster
+
 
 class Counter:
     """Counts processes started through lain_cli.proc and HTTP requests made by status."""
@@ -80,6 +83,7 @@ def measure(size: int, counter: Counter) -> tuple[str, ...]:
     from lain_cli import panel
     from lain_cli import status as st
     from lain_cli.clusters import Cluster
+    from lain_cli.logs import release_selector
     from lain_cli.watch import ReleaseWatch
     from tests.e2e.statusapp import deployment, is_ready, pods_of
     from tests.kubesim.fixture import SimThread
@@ -103,7 +107,7 @@ def measure(size: int, counter: Counter) -> tuple[str, ...]:
             procs.append(counter.processes)
             reqs.append(counter.requests)
         assert len(report.pods) == size
-        with ReleaseWatch(ctx.cluster, st.release_selector(ctx.release_name), kinds=panel.WATCH_KINDS) as watch:
+        with ReleaseWatch(ctx.cluster, release_selector(ctx.release_name), kinds=panel.WATCH_KINDS) as watch:
             while len(watch.objects("pods")) < size:
                 watch.wait_for_change(1)
             time.sleep(1.0)  # every watch process has started

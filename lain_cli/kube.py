@@ -475,38 +475,3 @@ def exec_argv(
     if container:
         argv += ["--container", container]
     return [*argv, "--", *command]
-
-
-def scan_logs(
-    cluster: ClusterLike,
-    selector: str | None = None,
-    *,
-    pod: str | None = None,
-    since: str,
-    tail: int,
-    timeout: float = REQUEST_TIMEOUT,
-) -> tuple[str, str] | None:
-    """Recent lines of every container of every pod matching ``selector`` (or of ``pod``), in one kubectl.
-
-    Returns (stdout, a one-line error or ""); None when kubectl did not finish in time.
-    Containers that have not started are skipped (kubectl says so on an
-    unprefixed line), so one stuck pod does not hide the others' logs.
-    """
-    from lain_cli import proc
-
-    argv = logs_argv(
-        _kubectl(),
-        cluster.kubectl_args(),
-        selector=selector,
-        pod=pod,
-        all_containers=True,
-        tail=tail,
-        since=since,
-        ignore_errors=True,
-    )
-    try:
-        result = proc.run(argv, check=False, timeout=timeout)
-    except CommandFailed:
-        return None
-    error = "" if result.ok else _first_error_line(result.stderr)
-    return result.stdout, error

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from lain_cli import console
 from lain_cli import status as st
+from lain_cli.tracking.objects import live_pods
 
 if TYPE_CHECKING:
     from lain_cli.context import AppContext
@@ -294,9 +295,8 @@ class BackgroundChecks:
         while not self._stop.is_set():
             now = time.monotonic()
             if now >= next_logs:
-                self.logs = st.scan_error_logs(self.ctx.require_cluster(), self.ctx.release_name,
-                                               self.ctx.values.get("errorLogPattern"), self._pods_of(),
-                                               selector=st.app_selector(self.ctx))
+                self.logs = st.scan_error_logs(self.ctx.require_cluster(), self.ctx.values.get("errorLogPattern"),
+                                               self._pods_of())
                 self.requests += 1
                 next_logs = now + LOG_SCAN_EVERY
             if now >= next_http:
@@ -367,7 +367,8 @@ def run_live(
     report: st.StatusReport | None = None
     started = time.monotonic()
     with ReleaseWatch(ctx.require_cluster(), selector, kinds=WATCH_KINDS) as watch:
-        checks = BackgroundChecks(ctx, lambda: st.proc_of_pods({k: watch.objects(k) for k in ("pods", "replicasets", "jobs", "statefulsets")}), run_tests=run_tests)
+        checks = BackgroundChecks(ctx, lambda: live_pods({k: watch.objects(k) for k in ("pods", "replicasets", "jobs", "statefulsets")}),
+                                  run_tests=run_tests)
         checks.start()
         console = Console(highlight=False)
         try:

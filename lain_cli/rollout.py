@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from lain_cli import events as ev
 from lain_cli.errors import ClusterError, LainError
 from lain_cli.logs import release_selector
-from lain_cli.tracking.objects import is_deleting, meta, owned_by, parse_time
+from lain_cli.tracking.objects import is_deleting, meta, owned_by, parse_time, started_containers
 from lain_cli.tracking.objects import pods_of as objects_pods_of
 
 if TYPE_CHECKING:
@@ -87,19 +87,6 @@ def job_of(pod: Obj, jobs: Sequence[Obj]) -> Obj | None:
 def live_pods_of_job(job: Obj, pods: Sequence[Obj]) -> list[Obj]:
     """The pods of ``job`` (by its uid) that are not being deleted."""
     return [p for p in objects_pods_of(job, pods) if not is_deleting(p)]
-
-
-def started_containers(pod: Obj) -> list[tuple[str, bool]]:
-    """``(container, is_init)`` for every container of ``pod`` that has run, in start
-    order (init containers first): those are the ones ``kubectl logs`` can read."""
-    status = pod.get("status") or {}
-    started = []
-    for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
-        for cs in status.get(key) or []:
-            state = cs.get("state") or {}
-            if "running" in state or "terminated" in state or (cs.get("lastState") or {}).get("terminated"):
-                started.append((str(cs.get("name", "")), is_init))
-    return started
 
 
 def events_about(events: Iterable[Obj], names: Iterable[str]) -> list[Obj]:
@@ -163,6 +150,8 @@ def last_log_lines(cluster: Cluster, pod: Obj, container: str | None, lines: int
     container = container or next(iter(statuses), None)
     status = statuses.get(container, {}) if container else {}
     running = "running" in (status.get("state") or {}) or "terminated" in (status.get("state") or {})
+    if status and not running and not status.get("restartCount") and not (status.get("lastState") or {}).get("terminated"):
+        return []  # it never ran (its image cannot be pulled, say): there is no log to read, nor a kubectl to wait for
     attempts = [False, True] if running or not status.get("restartCount") else [True, False]
     for previous in attempts:
         argv = kube.logs_argv(

@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lain_cli.labels import app_selector
-from lain_cli.logs import COMPONENT_LABEL, release_selector
+from lain_cli.logs import COMPONENT_LABEL
+from lain_cli.tracking.objects import live_pods, parse_time, started_containers
 from lain_cli.tracking.objects import meta as _meta
-from lain_cli.tracking.objects import parse_time
 
 if TYPE_CHECKING:
     from lain_cli.clusters import Cluster
@@ -44,10 +44,9 @@ OBJECT_KINDS = ("deployments", "statefulsets", "jobs", "cronjobs", "pods")
 LOG_WINDOW = "10m"
 LOG_TAIL = 200
 MAX_ERROR_LINES = 20
-MAX_SCANNED_PODS = 10
+MAX_SCANNED_PODS = 20
 HTTP_TIMEOUT = 3.0
 DEFAULT_ERROR_LOG_PATTERN = r"(?i)\b(error|exception|traceback|fatal|panic)\b"
-_PREFIX_RE = re.compile(r"^\[pod/(?P<pod>[^/\]]+)/(?P<container>[^\]]+)\] ?(?P<line>.*)$")
 
 Obj = Mapping[str, Any]
 
@@ -368,27 +367,9 @@ def compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
     return re.compile(pattern) if pattern else None
 
 
-def match_error_lines(
-    output: str, pattern: re.Pattern[str], proc_of_pod: Mapping[str, str]
-) -> tuple[list[LogLine], list[str]]:
-    """Lines of ``kubectl logs --prefix`` output matching ``pattern``, and kubectl's own
-    complaints (unprefixed lines, e.g. a container still waiting to start).
-
-    Only the pods in ``proc_of_pod`` count: a label selector also reaches pods that are
-    no longer the release (a deleted Job's pod, kept until garbage collection)."""
-    found: list[LogLine] = []
-    complaints: list[str] = []
-    for raw in output.splitlines():
-        match = _PREFIX_RE.match(raw)
-        if match is None:
-            if raw.strip():
-                complaints.append(raw.strip())
-            continue
-        line = match.group("line")
-        pod = match.group("pod")
-        if pod in proc_of_pod and pattern.search(line):
-            found.append(LogLine(proc_of_pod[pod], pod, match.group("container"), line))
-    return found, complaints
+def error_lines(text: str, pattern: re.Pattern[str], proc: str, pod: str, container: str) -> list[LogLine]:
+    """The lines of one container's log matching ``pattern``."""
+    return [LogLine(proc, pod, container, line) for line in text.splitlines() if pattern.search(line)]
 
 
 def sample_pods(proc_of_pod: Mapping[str, str], limit: int, first: Sequence[str] = ()) -> list[str]:
@@ -407,50 +388,72 @@ def sample_pods(proc_of_pod: Mapping[str, str], limit: int, first: Sequence[str]
     return chosen
 
 
+def log_reads(pods: Sequence[Obj], sample: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(proc, pod, container) of every container of the sampled pods that has run
+    (init containers first), as ``kubectl logs --all-containers`` reads them; a
+    container still waiting to start has no log yet and is skipped."""
+    by_name = {_name(p): p for p in pods}
+    return [(_component(by_name[name]), name, container)
+            for name in sample if name in by_name
+            for container, _ in started_containers(by_name[name])]
+
+
 def scan_error_logs(
     cluster: Cluster,
-    release: str,
     pattern_text: str | None,
-    proc_of_pod: Mapping[str, str],
+    pods: Sequence[Obj],
     *,
     window: str = LOG_WINDOW,
     tail: int = LOG_TAIL,
     first: Sequence[str] = (),
-    selector: str | None = None,
 ) -> LogScan:
     """The release's recent log lines matching the error pattern.
 
-    Up to :data:`MAX_SCANNED_PODS` pods this is one ``kubectl logs -l
-    <release>``.  kubectl reads a selector's pods one request at a time under
-    its client-side rate limit (about 5 per second after a burst of 10), so a
-    release with more pods is sampled instead: abnormal pods (``first``), then
-    pods of every proc in turn, one kubectl per sampled pod, run together.
+    ``pods`` are the release's live pods; up to :data:`MAX_SCANNED_PODS` of them
+    are read (a bigger release is sampled: abnormal pods, ``first``, then pods of
+    every proc in turn), every started container's last ``tail`` lines of the
+    last ``window``.  All of it goes through one ``kubectl proxy``
+    (:mod:`lain_cli.kubeproxy`), the reads side by side: one kubectl process
+    whatever the number of pods, and no client-side rate limit.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from lain_cli import kube
+    from lain_cli.durations import parse_duration
+    from lain_cli.errors import LainError
+    from lain_cli.kubeproxy import KubectlProxy, api_error_message, pod_log_path
 
     pattern = compile_pattern(pattern_text)
     text = pattern.pattern if pattern else ""
+    proc_of_pod = {_name(p): _component(p) for p in pods}
     if pattern is None or not proc_of_pod:
         return LogScan(text, window)
-    if len(proc_of_pod) <= MAX_SCANNED_PODS:
-        results = [kube.scan_logs(cluster, selector or release_selector(release), since=window, tail=tail)]
-    else:
-        sample = sample_pods(proc_of_pod, MAX_SCANNED_PODS, first)
-        with ThreadPoolExecutor(max_workers=len(sample)) as pool:
-            results = list(pool.map(lambda p: kube.scan_logs(cluster, pod=p, since=window, tail=tail), sample))
-    found: list[LogLine] = []
-    errors: list[str] = []
-    for result in results:
-        if result is None:
-            errors.append("kubectl logs did not answer in time")
-            continue
-        output, error = result
-        found += match_error_lines(output, pattern, proc_of_pod)[0]
-        if error:
-            errors.append(error)
-    return LogScan(text, window, tuple(found[-MAX_ERROR_LINES:]), len(found), "; ".join(dict.fromkeys(errors)))
+    reads = log_reads(pods, sample_pods(proc_of_pod, MAX_SCANNED_PODS, first))
+    if not reads:
+        return LogScan(text, window)
+    namespace = str(getattr(cluster, "namespace", "") or "default")
+    params = {"tailLines": tail, "sinceSeconds": int(parse_duration(window))}
+
+    def read(target: tuple[str, str, str]) -> tuple[list[LogLine], str]:
+        proc, pod, container = target
+        try:
+            status, body = api.get(pod_log_path(namespace, pod), {**params, "container": container})
+        except OSError as exc:
+            return [], f"pod {pod}: {exc}"
+        if status != 200:
+            return [], f"pod {pod}: {api_error_message(status, body)}"
+        return error_lines(body, pattern, proc, pod, container), ""
+
+    try:
+        with KubectlProxy(cluster) as api, ThreadPoolExecutor(max_workers=min(8, len(reads))) as pool:
+            results = list(pool.map(read, reads))
+    except LainError as exc:
+        return LogScan(text, window, error=exc.message)
+    found = [line for lines, _ in results for line in lines]
+    errors = [error for _, error in results if error]
+    # One container that cannot be read (just restarted, its node gone) is no news;
+    # nothing readable at all is: say why.
+    error = errors[0] if errors and len(errors) == len(results) else ""
+    return LogScan(text, window, tuple(found[-MAX_ERROR_LINES:]), len(found), error)
 
 
 # ---------------------------------------------------------------- endpoints
@@ -672,7 +675,7 @@ def _cronjob_row(cron: Obj, runs: Sequence[JobRow]) -> CronJobRow:
 def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: datetime, tol: Any) -> Evaluation:
     """Rows and verdict reasons for the release's objects (pure: no I/O, no clock)."""
     from lain_cli import tracking
-    from lain_cli.tracking.objects import live_pods, pods_of
+    from lain_cli.tracking.objects import pods_of
 
     # the release as it is now: not the lingering pods of a deleted Job, nor pods being deleted
     pods = live_pods(objects)
@@ -793,8 +796,6 @@ def list_events(ctx: AppContext) -> list[dict[str, Any]]:
 
 def proc_of_pods(objects: Mapping[str, Sequence[Obj]]) -> dict[str, str]:
     """The proc of every live pod (the ones whose logs the green light reads)."""
-    from lain_cli.tracking.objects import live_pods
-
     return {_name(p): _component(p) for p in live_pods(objects)}
 
 
@@ -903,10 +904,8 @@ def collect(
         release_state = state.result()
         objs, old_jobs, old_pods = split_leftovers(listed, release_state)
         ev = evaluate(objs, list(events or []), now, tol)
-        scan = pool.submit(scan_error_logs, ctx.require_cluster(), ctx.release_name,
-                           ctx.values.get("errorLogPattern"), proc_of_pods(objs),
-                           first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")],
-                           selector=app_selector(ctx))
+        scan = pool.submit(scan_error_logs, ctx.require_cluster(), ctx.values.get("errorLogPattern"),
+                           live_pods(objs), first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")])
         needs_events = events is None and (ev.unhealthy_pods or ev.fatal or ev.progressing)
         fetched = pool.submit(list_events, ctx) if needs_events else None
         tests = run_helm_tests(ctx) if run_tests else None

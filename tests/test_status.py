@@ -153,29 +153,34 @@ def test_jobs_and_the_last_run_of_cronjobs():
     assert reasons == ["CronJob dummy-nightly: the last run failed (see `lain logs nightly`)"]
 
 
-def test_error_lines_are_matched_on_prefixed_output_only():
-    output = "\n".join([
-        "[pod/dummy-web-a/web] GET / 200",
-        "[pod/dummy-web-a/web] Traceback (most recent call last):",
-        "[pod/dummy-worker-b/worker] ERROR: lost connection",
-        "[pod/dummy-migrate-old/migrate] ERROR: a deleted Job's pod, not the release any more",
-        "[pod/dummy-web-a/web] no errors today",
-        'error: container "bad" in pod "dummy-bad-c" is waiting to start: ContainerCreating',
-    ])
-    pattern = st.compile_pattern(None)
-    found, complaints = st.match_error_lines(output, pattern, {"dummy-web-a": "web", "dummy-worker-b": "worker"})
+def test_error_lines_of_one_container_log():
+    text = "GET / 200\nTraceback (most recent call last):\nno errors today\nERROR: lost connection\n"
+    found = st.error_lines(text, st.compile_pattern(None), "web", "dummy-web-a", "web")
     assert found == [
         st.LogLine("web", "dummy-web-a", "web", "Traceback (most recent call last):"),
-        st.LogLine("worker", "dummy-worker-b", "worker", "ERROR: lost connection"),
+        st.LogLine("web", "dummy-web-a", "web", "ERROR: lost connection"),
     ]
-    assert complaints == ['error: container "bad" in pod "dummy-bad-c" is waiting to start: ContainerCreating']
 
 
 def test_the_error_pattern_is_configurable_and_can_be_turned_off():
     custom = st.compile_pattern(r"^\[E\]")
-    found, _ = st.match_error_lines("[pod/p/c] [E] bad\n[pod/p/c] ERROR ignored", custom, {"p": "web"})
+    found = st.error_lines("[E] bad\nERROR ignored", custom, "web", "p", "c")
     assert [f.line for f in found] == ["[E] bad"]
     assert st.compile_pattern("") is None
+
+
+def test_logs_are_read_from_started_containers_of_the_sampled_pods_only():
+    def with_statuses(name: str, init: list[tuple[str, dict]], main: list[tuple[str, dict]]) -> dict:
+        obj = pod(name)
+        obj["status"] = {"initContainerStatuses": [{"name": n, "state": s} for n, s in init],
+                         "containerStatuses": [{"name": n, "state": s, "restartCount": 0} for n, s in main]}
+        return obj
+
+    running, waiting, done = {"running": {}}, {"waiting": {"reason": "ContainerCreating"}}, {"terminated": {}}
+    pods = [with_statuses("web-a", [("setup", done)], [("web", running), ("sidecar", waiting)]),
+            with_statuses("web-b", [], [("web", waiting)]),
+            with_statuses("web-c", [], [("web", running)])]
+    assert st.log_reads(pods, ["web-a", "web-b", "gone"]) == [("web", "web-a", "setup"), ("web", "web-a", "web")]
 
 
 def test_endpoints_of_ingresses():

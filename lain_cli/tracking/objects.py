@@ -130,6 +130,19 @@ def live_pods(objects: Mapping[str, Sequence[Obj]]) -> list[Obj]:
     return kept
 
 
+def started_containers(pod: Obj) -> list[tuple[str, bool]]:
+    """``(container, is_init)`` for every container of ``pod`` that has run, in start
+    order (init containers first): those are the ones ``kubectl logs`` can read."""
+    status = pod.get("status") or {}
+    started = []
+    for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
+        for cs in status.get(key) or []:
+            state = cs.get("state") or {}
+            if "running" in state or "terminated" in state or (cs.get("lastState") or {}).get("terminated"):
+                started.append((str(cs.get("name", "")), is_init))
+    return started
+
+
 def pods_of(workload: Obj, pods: Iterable[Obj], replicasets: Iterable[Obj] = ()) -> list[Obj]:
     """The pods ``workload`` controls, by owner uid (through its ReplicaSets for a Deployment)."""
     if workload.get("kind") == "Deployment":

@@ -325,3 +325,33 @@ def test_the_live_panel_draws_updates_and_quits_on_q(cluster, app, tmp_path):
         assert stty.returncode == 0
     finally:
         subprocess.run([TMUX, "-L", socket, "kill-server"], capture_output=True)
+
+
+def counting_kubectl(tmp_path: Path, real: str) -> tuple[str, Path]:
+    """A kubectl that notes each run (its subcommand) in a file, then is the real one."""
+    calls = tmp_path / "kubectl-calls"
+    wrapper = tmp_path / "bin" / "kubectl"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper), calls
+
+
+def test_a_big_release_is_scanned_with_a_few_kubectl_processes(cluster, app, tmp_path):
+    """23 web pods and a worker: more than the scan reads, so it samples every proc (the
+    worker's one pod included), and `lain status -s` still runs at most 3 kubectl
+    processes: the LIST and the `kubectl proxy` the log reads go through."""
+    cluster.sim.create(deployment("web", replicas=23, knobs={"logs": "listening on :5000"}))
+    cluster.sim.create(deployment("worker"))
+    wait_pods(cluster, "web", 23, is_ready, "23 ready web pods", timeout=60)
+    wait_pods(cluster, "worker", 1, is_ready, "a ready worker")
+    pod = pods_of(cluster, "worker")[0]["metadata"]["name"]
+    cluster.sim.append_log(pod, "ERROR: lost the queue")
+    app.env["LAIN_KUBECTL"], calls = counting_kubectl(tmp_path, app.env["LAIN_KUBECTL"])
+    app.run("status", "-s")  # lain learns kubectl's version once, and caches it
+    calls.write_text("")
+    short = app.run("status", "-s")
+    assert f"  [{pod}/worker] ERROR: lost the queue" in short.stdout.splitlines(), short.stdout + short.stderr
+    runs = calls.read_text().splitlines()
+    assert len(runs) <= 3, runs
+    assert any(" proxy " in f" {r} " for r in runs), runs
