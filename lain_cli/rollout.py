@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 from lain_cli import events as ev
 from lain_cli.errors import ClusterError, LainError
 from lain_cli.logs import release_selector
-from lain_cli.tracking.objects import is_deleting, meta, owned_by, parse_time, started_containers
+from lain_cli.tracking.objects import (
+    OwnerIndex,
+    is_deleting,
+    meta,
+    owned_by,
+    parse_time,
+    started_containers,
+)
 from lain_cli.tracking.objects import pods_of as objects_pods_of
 
 if TYPE_CHECKING:
@@ -74,10 +81,15 @@ def tracked_workloads(
     return [*sorted(deployments, key=_name), *sorted(statefulsets, key=_name), *sorted(plain_jobs, key=_name)]
 
 
-def pods_of(workload: Obj, pods: Sequence[Obj], replicasets: Sequence[Obj]) -> tuple[list[Obj], list[Obj]]:
-    """(pods, replicasets) that ``workload`` controls, by owner uid (tracking.objects.pods_of)."""
-    sets = [rs for rs in replicasets if owned_by(rs, workload)] if workload.get("kind") == "Deployment" else []
-    return objects_pods_of(workload, pods, sets), sets
+def pods_of(workload: Obj, pods: Sequence[Obj], replicasets: Sequence[Obj], *,
+            pod_index: OwnerIndex | None = None, set_index: OwnerIndex | None = None) -> tuple[list[Obj], list[Obj]]:
+    """(pods, replicasets) that ``workload`` controls, by owner uid (tracking.objects.pods_of);
+    the indexes: built once by a caller that asks for every workload."""
+    pod_index = pod_index or OwnerIndex(pods)
+    if workload.get("kind") != "Deployment":
+        return pod_index.of(workload), []
+    sets = (set_index or OwnerIndex(replicasets)).of(workload)
+    return pod_index.of(*sets), sets
 
 
 def job_of(pod: Obj, jobs: Sequence[Obj]) -> Obj | None:
@@ -115,8 +127,9 @@ def evaluate(
     workloads = tracked_workloads(
         snapshot.get("deployments", ()), snapshot.get("statefulsets", ()), snapshot.get("jobs", ())
     )
+    pod_index, set_index = OwnerIndex(snapshot.get("pods", ())), OwnerIndex(snapshot.get("replicasets", ()))
     for workload in workloads:
-        pods, sets = pods_of(workload, snapshot.get("pods", ()), snapshot.get("replicasets", ()))
+        pods, sets = pods_of(workload, (), (), pod_index=pod_index, set_index=set_index)
         names = [_name(workload), *(_name(p) for p in pods)]
         statuses.append(
             tracking.workload_status(

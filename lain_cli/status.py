@@ -675,17 +675,18 @@ def _cronjob_row(cron: Obj, runs: Sequence[JobRow]) -> CronJobRow:
 def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: datetime, tol: Any) -> Evaluation:
     """Rows and verdict reasons for the release's objects (pure: no I/O, no clock)."""
     from lain_cli import tracking
-    from lain_cli.tracking.objects import pods_of
+    from lain_cli.tracking.objects import OwnerIndex
 
     # the release as it is now: not the lingering pods of a deleted Job, nor pods being deleted
     pods = live_pods(objects)
-    replicasets = list(objects.get("replicasets") or [])
+    pod_index, set_index = OwnerIndex(pods), OwnerIndex(objects.get("replicasets") or [])
     workloads: list[Any] = []
     procs: list[ProcRow] = []
     for kind in ("deployments", "statefulsets"):
         for obj in sorted(objects.get(kind) or [], key=_name):
-            owned = pods_of(obj, pods, replicasets)
-            ws = tracking.workload_status(obj, owned, now, tol, events, replicasets)
+            sets = set_index.of(obj) if kind == "deployments" else []
+            ws = tracking.workload_status(obj, pod_index.of(*sets) if sets else pod_index.of(obj), now, tol,
+                                          events, sets)
             workloads.append(ws)
             fatal = [p for p in ws.problems if p.fatal]
             procs.append(ProcRow(_component(obj) or _name(obj), kind[:-1], ws.desired, ws.ready, ws.updated,
@@ -693,7 +694,7 @@ def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: d
     jobs: list[JobRow] = []
     cron_runs: dict[str, list[JobRow]] = {}
     for obj in sorted(objects.get("jobs") or [], key=lambda j: (j.get("status") or {}).get("startTime") or ""):
-        ws = tracking.workload_status(obj, pods_of(obj, pods), now, tol, events)
+        ws = tracking.workload_status(obj, pod_index.of(obj), now, tol, events)
         row = _job_row(obj, ws)
         if _owner_kind(obj) == "CronJob":
             cron_runs.setdefault(_component(obj), []).append(row)
@@ -705,7 +706,9 @@ def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: d
         if not _meta(pod).get("ownerReferences") and (_meta(pod).get("labels") or {}).get("lain.dev/kind") == "test":
             workloads.append(tracking.workload_status(pod, [], now, tol, events))
 
-    statuses = [(tracking.pod_status(p, now, tol, events), p) for p in pods]
+    # every pod of a workload was judged with it already; judge the others (test pods)
+    judged = {s.name: s for ws in workloads for s in (*ws.pods, *ws.old_pods)}
+    statuses = [(judged.get(_name(p)) or tracking.pod_status(p, now, tol, events), p) for p in pods]
     rows = sorted((_pod_row(s, p, events, now) for s, p in statuses), key=lambda r: (r.proc, r.name))
     verdict = tracking.release_verdict(workloads)
     fatal_lines = [p.describe() for p in verdict.problems if p.fatal]

@@ -753,3 +753,38 @@ def test_a_crashed_container_not_ready_past_its_budget_is_named_by_its_crash():
     [problem] = result.problems
     assert (result.state, problem.reason, problem.fatal, problem.exit_code) == (State.FAILED, "OOMKilled", True, 137)
     assert problem.message.startswith("container web restarted 1 times and is not ready (for 60s, readiness grace ")
+
+
+def test_owner_index_and_live_pods_decide_as_owned_by_does() -> None:
+    """The indexes (one pass over the pods for a whole release) find exactly the
+    objects owned_by finds, in list order, uids or not on either side."""
+    import random
+
+    from lain_cli.tracking.objects import OwnerIndex, live_pods, owned_by
+
+    rng = random.Random(7)
+    owners = []
+    for i in range(12):
+        metadata = {"name": f"rs{i % 6}"}  # names repeat: only uids tell them apart
+        if rng.random() < 0.7:
+            metadata["uid"] = f"uid-{i}"
+        owners.append({"kind": "ReplicaSet", "metadata": metadata})
+    pods = []
+    for i in range(200):
+        refs = []
+        if rng.random() < 0.9:
+            ref = {"kind": rng.choice(["ReplicaSet", "Job"]), "name": f"rs{rng.randrange(8)}", "controller": True}
+            if rng.random() < 0.7:
+                ref["uid"] = f"uid-{rng.randrange(14)}"
+            refs.append(ref)
+        pods.append({"kind": "Pod", "metadata": {"name": f"p{i}", "ownerReferences": refs}})
+    index = OwnerIndex(pods)
+    for owner in owners:
+        assert index.of(owner) == [p for p in pods if owned_by(p, owner)]
+    chosen = owners[::3]
+    assert index.of(*chosen) == [p for p in pods if any(owned_by(p, o) for o in chosen)]
+    objects = {"pods": pods, "replicasets": owners}
+    expected = [p for p in pods
+                if not (p["metadata"]["ownerReferences"] and p["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet"
+                        and not any(owned_by(p, o) for o in owners))]
+    assert live_pods(objects) == expected

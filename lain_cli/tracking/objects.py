@@ -118,16 +118,40 @@ def live_pods(objects: Mapping[str, Sequence[Obj]]) -> list[Obj]:
     they are the previous run, not this one.  A pod whose owner's kind was not listed
     at all is kept: there is nothing to tell.
     """
+    owners = {plural: _Owners(objects[plural]) for plural in _OWNER_KINDS.values()
+              if objects.get(plural) is not None}
     kept = []
     for pod in objects.get("pods") or ():
         if is_deleting(pod):
             continue
         ref = controller_ref(pod)
-        owners = objects.get(_OWNER_KINDS.get(str(ref.get("kind")), "")) if ref else None
-        if owners is not None and not any(owned_by(pod, owner) for owner in owners):
+        owner_list = owners.get(_OWNER_KINDS.get(str(ref.get("kind")), "")) if ref else None
+        if ref is not None and owner_list is not None and not owner_list.controls(ref):
             continue
         kept.append(pod)
     return kept
+
+
+class _Owners:
+    """Whether some object of a list is the one an ownerReference names (:func:`owned_by`)."""
+
+    def __init__(self, owners: Iterable[Obj]) -> None:
+        self.uids: set[Any] = set()
+        self.names: set[tuple[Any, Any]] = set()  # of every owner
+        self.names_without_uid: set[tuple[Any, Any]] = set()
+        for owner in owners:
+            key = (owner.get("kind"), meta(owner).get("name"))
+            self.names.add(key)
+            if meta(owner).get("uid"):
+                self.uids.add(meta(owner)["uid"])
+            else:
+                self.names_without_uid.add(key)
+
+    def controls(self, ref: Obj) -> bool:
+        key = (ref.get("kind"), ref.get("name"))
+        if ref.get("uid"):
+            return ref["uid"] in self.uids or key in self.names_without_uid
+        return key in self.names
 
 
 def started_containers(pod: Obj) -> list[tuple[str, bool]]:
@@ -143,12 +167,45 @@ def started_containers(pod: Obj) -> list[tuple[str, bool]]:
     return started
 
 
-def pods_of(workload: Obj, pods: Iterable[Obj], replicasets: Iterable[Obj] = ()) -> list[Obj]:
-    """The pods ``workload`` controls, by owner uid (through its ReplicaSets for a Deployment)."""
+class OwnerIndex:
+    """The objects of a list by the owner that controls them, decided as :func:`owned_by`
+    decides (by uid, else by kind and name), built once: finding the pods of every
+    workload of a release then costs one pass over them, not one per workload."""
+
+    def __init__(self, objects: Iterable[Obj]) -> None:
+        self._by_uid: dict[str, list[tuple[int, Obj]]] = {}
+        self._by_name: dict[tuple[Any, Any], list[tuple[int, Obj, bool]]] = {}
+        for position, obj in enumerate(objects):
+            ref = controller_ref(obj)
+            if ref is None:
+                continue
+            uid = ref.get("uid")
+            if uid:
+                self._by_uid.setdefault(uid, []).append((position, obj))
+            self._by_name.setdefault((ref.get("kind"), ref.get("name")), []).append((position, obj, bool(uid)))
+
+    def _children(self, owner: Obj) -> list[tuple[int, Obj]]:
+        uid = meta(owner).get("uid")
+        named = self._by_name.get((owner.get("kind"), meta(owner).get("name")), [])
+        if uid:  # by uid; a reference without a uid still matches by kind and name
+            return [*self._by_uid.get(uid, []), *((p, o) for p, o, has_uid in named if not has_uid)]
+        return [(p, o) for p, o, _ in named]
+
+    def of(self, *owners: Obj) -> list[Obj]:
+        """The objects any of ``owners`` controls, in the order of the list."""
+        found = {position: obj for owner in owners for position, obj in self._children(owner)}
+        return [found[position] for position in sorted(found)]
+
+
+def pods_of(workload: Obj, pods: Iterable[Obj], replicasets: Iterable[Obj] = (), *,
+            pod_index: OwnerIndex | None = None, set_index: OwnerIndex | None = None) -> list[Obj]:
+    """The pods ``workload`` controls, by owner uid (through its ReplicaSets for a
+    Deployment).  ``pod_index`` / ``set_index``: the pods and ReplicaSets indexed once
+    by the caller that asks for many workloads."""
+    pod_index = pod_index or OwnerIndex(pods)
     if workload.get("kind") == "Deployment":
-        sets = [rs for rs in replicasets if owned_by(rs, workload)]
-        return [p for p in pods if any(owned_by(p, rs) for rs in sets)]
-    return [p for p in pods if owned_by(p, workload)]
+        return pod_index.of(*(set_index or OwnerIndex(replicasets)).of(workload))
+    return pod_index.of(workload)
 
 
 # Events ---------------------------------------------------------------------
