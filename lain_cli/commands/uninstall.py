@@ -35,8 +35,7 @@ def uninstall(opts: GlobalOptions, yes: bool, purge: bool, wait: bool, timeout: 
     \b
     Examples:
       lain uninstall --yes
-      lain uninstall --yes --purge         # also env, secret files and claims
-      lain --json uninstall --yes > removed.json
+      lain --json uninstall --yes --purge > removed.json   # also env, secret files and claims
     """
     import sys
 
