@@ -97,9 +97,9 @@ ingresses:
     paths:
       - /
 
-# How `lain build` (and `lain deploy --build`) makes the image when the repo has no
-# Dockerfile: FROM base, the repo copied to /lain/app, then the script; the image runs
-# as user 1001.  With a Dockerfile, it is used.
+# How `lain build` (and `lain deploy --build`) makes the image when the repo has
+# no Dockerfile (FROM base, the repo copied to /lain/app, then the script, run as
+# user 1001).  With a Dockerfile, it is used.
 build:
   base: python:3.12-slim
   # Build arguments (ARG lines and --build-arg); never secrets: this file is in git.
