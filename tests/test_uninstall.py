@@ -102,3 +102,11 @@ def test_remaining_keeps_expected_objects_and_every_pod_with_why() -> None:
         (Ref("Pod", "dummy-web-1"), "terminating"),
     ]
     assert remaining({"items": []}, plan().gone_when_done()) == []
+
+
+def test_helm_uninstall_argv_per_major() -> None:
+    from lain_cli import helm
+
+    for major in (3, 4):
+        assert helm.uninstall_argv("helm", major, "dummy", cluster_args=["--namespace", "shop"], timeout=90) == [
+            "helm", "uninstall", "dummy", "--namespace", "shop", "--timeout", "90s"]
