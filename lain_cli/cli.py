@@ -41,7 +41,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "template": ("template", "template", "Render the manifests exactly as deploy would (helm template)."),
     "lint": ("lint", "lint", "Validate values and the rendered manifests; no cluster needed."),
     "completion": ("completion", "completion", "Print the shell completion script (bash, zsh, fish)."),
+    "uninstall": ("uninstall", "uninstall", "Remove the release (asks first; env and secret kept unless --purge)."),
+    "build": ("build", "build", "Build the app's image with docker (--push: and push it)."),
+    "push": ("build", "push", "Push the image that lain build made to the cluster's registry."),
 }
+# other names of a command: accepted, completed, not listed twice in --help
+ALIASES: dict[str, str] = {"delete": "uninstall"}
+
+
+def complete_clusters(incomplete: str) -> list[str]:
+    """The cluster names that start with ``incomplete`` (shell completion; local files only)."""
+    from lain_cli import completions
+
+    return completions.cluster_names(incomplete)
 
 
 @dataclass(frozen=True)
@@ -139,7 +151,7 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        entry = COMMANDS.get(cmd_name)
+        entry = COMMANDS.get(ALIASES.get(cmd_name, cmd_name))
         if entry is None:
             return None
         module = importlib.import_module(f"lain_cli.commands.{entry[0]}")
@@ -159,6 +171,14 @@ class LazyGroup(click.Group):
                     names.append("/".join(kept))
         return f"Global options work here too, before or after the command: {', '.join(names)} (see lain --help)."
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[click.shell_completion.CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        items = super().shell_complete(ctx, incomplete)
+        if incomplete and not incomplete.startswith("-"):
+            items += [CompletionItem(alias) for alias in ALIASES if alias.startswith(incomplete)]
+        return items
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
@@ -169,7 +189,7 @@ class LazyGroup(click.Group):
 
     def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
         name = args[0] if args else ""
-        if name and not name.startswith("-") and name not in COMMANDS:
+        if name and not name.startswith("-") and name not in COMMANDS and name not in ALIASES:
             import difflib
 
             close = difflib.get_close_matches(name, list(COMMANDS), n=1)
@@ -193,7 +213,8 @@ class LazyGroup(click.Group):
     help="Extra values file, applied after chart/values.yaml and chart/values-<cluster>.yaml "
     "(repeatable, in order). Overriding appname here makes a separate app.",
 )
-@click.option("--cluster", metavar="NAME", help="Cluster to act on (default: the one chosen by `lain use`).")
+@click.option("--cluster", metavar="NAME", help="Cluster to act on (default: the one chosen by `lain use`).",
+              shell_complete=lambda ctx, param, incomplete: complete_clusters(incomplete))
 @click.option("-n", "--namespace", metavar="NS", help="Namespace for this command, instead of the cluster file's.")
 @click.option("--kube-context", metavar="NAME", help="Kube context for this command, instead of the cluster's.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every helm/kubectl command and its timing.")

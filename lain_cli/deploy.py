@@ -589,19 +589,14 @@ def _skipped_note(plan: ReleasePlan) -> str:
 
 
 def deploy(ctx: AppContext, options: DeployOptions, tools: Tools | None = None) -> int:
-    cluster = ctx.require_cluster()
+    ctx.require_cluster()
     tools = tools or Tools.for_context(ctx, options.timeout, adopt=True)
     new_image = f"{ctx.image_repository}:{ctx.image_tag}"
     terminal = TerminalReporter()
     if options.build:
         from lain_cli import build
 
-        if not cluster.registry:
-            raise UsageError(
-                f"cluster {cluster.name} has no registry to push to",
-                hint=f"set `registry:` in the cluster file {cluster.source or cluster.name}",
-            )
-        build.build_and_push(ctx.chart_dir.parent, new_image, ctx.values.get("build") or {})
+        build.build_and_push(ctx)
     with locked(ctx, tools, options, "deploy", terminal, read_ahead=True) as held:
         plan = release_plan.plan_deploy(ctx.release_name, ctx.user, new_image, tools.values_of(ctx, held.history), held.history)
         emit = Reporters(ctx, plan.images, options.journal)

@@ -63,7 +63,7 @@ class Progress:
     text: str
 
 
-NOTICE_KINDS = ("deploy-start", "deploy-success", "deploy-failure", "rollback")
+NOTICE_KINDS = ("deploy-start", "deploy-success", "deploy-failure", "rollback", "uninstall", "uninstall-failure")
 
 
 @dataclass(frozen=True)

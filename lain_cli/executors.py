@@ -55,12 +55,14 @@ class HelmExecutor(Protocol):
 
     def upgrade(self, argv: Sequence[str], *, cancel: threading.Event, timeout: float) -> HelmRun: ...
 
+    def manifest(self, release: str, *, hooks: bool = False) -> str: ...
+
+    def uninstall(self, release: str, *, timeout: float) -> None: ...
+
     def upgrade_argv(self, release: str, chart_dir: str | os.PathLike[str], *, description: str,
                      timeout: float) -> list[str]: ...
 
     def rollback_argv(self, release: str, revision: int, *, timeout: float) -> list[str]: ...
-
-    def manifest(self, release: str, *, hooks: bool = False) -> str: ...
 
     def dry_run_argv(self, release: str, chart_dir: str | os.PathLike[str], *, description: str,
                      timeout: float) -> list[str]: ...
@@ -184,6 +186,22 @@ class Helm:
                                   details=lines[:-1],
                                   hint="nothing was changed; fix what helm names, then run the dry run again")
         return helm_argv.parse_dry_run(result.stdout)
+
+    def uninstall(self, release: str, *, timeout: float) -> None:
+        """``helm uninstall``: the release's objects and its history are deleted (hooks run)."""
+        argv = helm_argv.uninstall_argv(self.path, self.major, release, cluster_args=self.cluster.helm_args(),
+                                        timeout=timeout)
+        try:
+            result = proc.run(argv, timeout=timeout + HELM_MARGIN, check=False,
+                              waiting_for=f"helm to uninstall release {release}")
+        except CommandFailed as exc:
+            raise ClusterError(f"helm uninstall {release} did not finish within {timeout + HELM_MARGIN:.0f}s",
+                               hint="check the cluster with `lain version`, then run `lain uninstall` again") from exc
+        if not result.ok:
+            raise kube.classify_failure(
+                result.stderr, self.cluster.name, what=f"uninstalling release {release}", tool="helm",
+                default_hint="`lain history` shows where the release stands; run `lain uninstall` again",
+            )
 
     def upgrade(self, argv: Sequence[str], *, cancel: threading.Event, timeout: float,
                 on_line: Callable[[str], None] | None = None) -> HelmRun:

@@ -339,6 +339,14 @@ def rollback_argv(
     return argv
 
 
+def uninstall_argv(
+    helm: str, major: int, release: str, *, cluster_args: Sequence[str] = (), timeout: float = 300
+) -> list[str]:
+    """``helm uninstall RELEASE``: lain waits for the objects to go itself (helm only runs hooks)."""
+    _check_major(major)
+    return [helm, "uninstall", release, *cluster_args, "--timeout", helm_duration(timeout)]
+
+
 def history_argv(
     helm: str, major: int, release: str, *, cluster_args: Sequence[str] = (), max_revisions: int = 256
 ) -> list[str]:

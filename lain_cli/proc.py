@@ -170,11 +170,12 @@ class Stream:
         env: Mapping[str, str] | None = None,
         *,
         merge_stderr: bool = True,
+        redact: Sequence[str] = (),
     ) -> None:
         self.argv = [os.fspath(a) for a in argv]
         self.started = time.monotonic()
         self._stderr: deque[str] = deque(maxlen=50)
-        _echo(self.argv, None, ())
+        _echo(self.argv, None, redact)
         try:
             self.proc = subprocess.Popen(
                 self.argv,
@@ -230,9 +231,11 @@ class Stream:
                 pipe.close()
 
 
-def stream(argv: Sequence[str], env: Mapping[str, str] | None = None, *, merge_stderr: bool = True) -> Stream:
-    """Start ``argv`` and read its output line by line (see :class:`Stream`)."""
-    return Stream(argv, env, merge_stderr=merge_stderr)
+def stream(argv: Sequence[str], env: Mapping[str, str] | None = None, *, merge_stderr: bool = True,
+           redact: Sequence[str] = ()) -> Stream:
+    """Start ``argv`` and read its output line by line (see :class:`Stream`); ``-v``
+    shows the argv with the ``redact`` values masked."""
+    return Stream(argv, env, merge_stderr=merge_stderr, redact=redact)
 
 
 def run_attached(

@@ -97,10 +97,15 @@ ingresses:
     paths:
       - /
 
-# How `lain deploy --build` makes the image when the repo has no Dockerfile:
-# FROM base, the repo copied to /lain/app, then the script.  With a Dockerfile, it is used.
+# How `lain build` (and `lain deploy --build`) makes the image when the repo has
+# no Dockerfile (FROM base, the repo copied to /lain/app, then the script, run as
+# user 1001).  With a Dockerfile, it is used.
 build:
   base: python:3.12-slim
+  # Build arguments (ARG lines and --build-arg); never secrets: this file is in git.
+  # `lain build --build-arg NAME` passes one from the environment instead.
+  # args:
+  #   PIP_INDEX_URL: https://pypi.org/simple
   # A cached dependency layer: prepare.script runs, and only prepare.keep is kept.
   # prepare:
   #   script: ["pip install -r requirements.txt"]

@@ -480,6 +480,10 @@ BUILD = Mapping(
     fields={
         "base": Str(description="Base image of the generated Dockerfile.", example="python:3.11"),
         "env": BUILD_ENV,
+        "args": MapOf(value=Scalar(), key_kind="env", placeholder="<NAME>",
+                      description="Build arguments: an ARG line in the generated Dockerfile and a --build-arg "
+                                  "(also for the app's own Dockerfile). In the repo, so never a secret: "
+                                  "`lain build --build-arg NAME` takes one from the environment."),
         "prepare": Mapping(fields={"script": ListOf(item=Str(), description="Commands installing dependencies."),
                                    "keep": ListOf(item=Str(), description="Files kept after prepare "
                                                                           "(everything else is removed)."),
@@ -489,7 +493,7 @@ BUILD = Mapping(
         "workingDir": Str(check=_absolute_path, default="/lain/app",
                           description="Where the repo is copied and the commands run (WORKDIR)."),
     },
-    description="Generate a Dockerfile for `lain deploy --build` when the app has none.",
+    description="Generate a Dockerfile for `lain build` (and `deploy --build`) when the app has none.",
     lain_only=True,
 )
 

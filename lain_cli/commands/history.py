@@ -8,8 +8,10 @@ from lain_cli.cli import GlobalOptions
 
 
 @click.command()
+@click.option("--max", "max_revisions", type=click.IntRange(min=1), default=256, show_default=True, metavar="N",
+              help="Only the newest N revisions (as helm history --max).")
 @click.pass_obj
-def history(opts: GlobalOptions) -> int:
+def history(opts: GlobalOptions, max_revisions: int) -> int:
     """List the release's revisions: time, status, rollout verdict, who, image per proc.
 
     ROLLOUT is lain's verdict on the revision: ready, failed, timed out, hook
@@ -18,6 +20,7 @@ def history(opts: GlobalOptions) -> int:
     \b
     Example:
       lain history
+      lain history --max 5
       lain --json history | jq '.[0].images'
     """
     from lain_cli import console, release
@@ -34,7 +37,8 @@ def history(opts: GlobalOptions) -> int:
             f"release {ctx.release_name} is not installed on {cluster.name}", hint="run `lain deploy`"
         )
     procs = [p for p, section in image_sections(ctx).items() if section in ("deployments", "statefulSets")]
-    rows = release.history_rows(revisions, procs)
+    # rows read the whole history (a rollback row names what it went back to); --max trims the table
+    rows = release.history_rows(revisions, procs)[:max_revisions]
     if opts.json:
         console.out_json(rows)
     else:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from lain_cli.cli import GlobalOptions
+from lain_cli.commands import completers
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
-@click.argument("target", metavar="[PROC_OR_JOB]", required=False)
+@click.argument("target", metavar="[PROC_OR_JOB]", required=False, shell_complete=completers.log_targets)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
 @click.option("--tail", type=int, default=None, metavar="N", help="Only the last N lines of each container.")
 @click.option("--previous", is_flag=True, help="The previous (crashed) container instead of the current one.")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from lain_cli.cli import GlobalOptions
+from lain_cli.commands import completers
 from lain_cli.commands.release_options import check_lock_flags, lock_options, tracking_options
 
 
 @click.command("update-image")
-@click.argument("procs", nargs=-1, required=True, metavar="PROC...")
+@click.argument("procs", nargs=-1, required=True, metavar="PROC...", shell_complete=completers.image_targets)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="e.g. --set imageTag=3f2a9c1 to pick the tag.")
 @tracking_options
 @lock_options

@@ -7,10 +7,11 @@ from typing import Any
 import click
 
 from lain_cli.cli import GlobalOptions
+from lain_cli.commands import completers
 
 
 @click.command()
-@click.argument("name", required=False, metavar="[CLUSTER]")
+@click.argument("name", required=False, metavar="[CLUSTER]", shell_complete=completers.clusters)
 @click.pass_obj
 def use(opts: GlobalOptions, name: str | None) -> int:
     """Select the cluster later commands act on, or list the clusters.

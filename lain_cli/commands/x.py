@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from lain_cli.cli import GlobalOptions
+from lain_cli.commands import completers
 
 
 class _SplitAtDoubleDash(click.Command):
@@ -20,7 +21,7 @@ class _SplitAtDoubleDash(click.Command):
 
 
 @click.command(cls=_SplitAtDoubleDash)
-@click.argument("proc_name", metavar="[PROC]", required=False)
+@click.argument("proc_name", metavar="[PROC]", required=False, shell_complete=completers.procs)
 @click.argument("words", metavar="[-- CMD ...]", nargs=-1, type=click.UNPROCESSED)
 @click.option("-c", "--container", metavar="NAME", help="Container of the pod (default: the main one).")
 @click.pass_context

@@ -24,8 +24,8 @@ from tests.webhook_receiver import WebhookReceiver
 pytestmark = [pytest.mark.e2e, pytest.mark.backends("kubesim")]
 
 # commands run in this order (a command's own examples keep theirs)
-PHASES = ["use", "version", "completion", "init", "lint", "template", "diff", "deploy", "status", "wait",
-          "history", "logs", "x", "env", "secret", "send-msg", "update-image", "rollback"]
+PHASES = ["use", "version", "completion", "init", "lint", "template", "diff", "build", "push", "deploy", "status",
+          "wait", "history", "logs", "x", "env", "secret", "send-msg", "update-image", "rollback", "uninstall"]
 NEEDS_A_PERSON = {("env", "edit"), ("secret", "edit"), ("x",)}
 FOLLOWS = {("logs",)}  # -f keeps running: still running after a few seconds is success
 
