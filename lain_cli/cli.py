@@ -41,6 +41,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "template": ("template", "template", "Render the manifests exactly as deploy would (helm template)."),
     "lint": ("lint", "lint", "Validate values and the rendered manifests; no cluster needed."),
     "completion": ("completion", "completion", "Print the shell completion script (bash, zsh, fish)."),
+    "restart": ("restart", "restart", "Rolling restart of procs, tracked until ready or failed."),
+    "job": ("job", "job", "Run a command in a one-off Job with a proc's image, env and volumes."),
+    "create-job": ("create_job", "create_job", "Run a cronjob now, its logs streamed, its exit code lain's."),
 }
 
 

@@ -63,7 +63,8 @@ class Progress:
     text: str
 
 
-NOTICE_KINDS = ("deploy-start", "deploy-success", "deploy-failure", "rollback")
+NOTICE_KINDS = ("deploy-start", "deploy-success", "deploy-failure", "rollback", "restart-start", "restart",
+                "restart-failure", "job")
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,8 @@ class KubectlExecutor(Protocol):
 
     def delete(self, kind: str, name: str) -> None: ...
 
+    def patch(self, kind: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+
 
 class Helm:
     """helm for one cluster (``--kubeconfig``/``--kube-context``/``--namespace`` applied)."""
@@ -183,3 +185,7 @@ class Kubectl:
 
     def delete(self, kind: str, name: str) -> None:
         kube.delete(self.cluster, kind, name, request_timeout=self._timeout())
+
+    def patch(self, kind: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch of one object (no secrets in ``body``: it goes in argv)."""
+        return kube.patch(self.cluster, kind, name, body, request_timeout=self._timeout())

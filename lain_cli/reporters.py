@@ -62,6 +62,7 @@ class Journal:
     events: list[dict[str, Any]] = field(default_factory=list)
     status: dict[str, Any] | None = None
     images: Images | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # a command's own facts (restart: the procs)
 
     def reporter(self, images: Images) -> Callable[[ev.Event], None]:
         """An ``emit`` that records ``images``' notices into this journal."""
@@ -91,6 +92,7 @@ class Journal:
             "durationSeconds": round(time.monotonic() - self.started, 3),
             "events": self.events,
             "status": self.status,
+            **self.extra,
         }
 
 
