@@ -188,13 +188,15 @@ def _ready(pod: Mapping[str, Any]) -> bool:
     return condition_is(pod, "Ready")
 
 
-def replacement_state(pods: Sequence[Mapping[str, Any]], victim: str, before: set[str]) -> tuple[bool, bool]:
-    """(the deleted pod is gone or going, a pod created since is ready) over a snapshot."""
+def replaced(pods: Sequence[Mapping[str, Any]], before: set[str]) -> bool:
+    """Whether a pod created since the deletion (its uid is new) is ready.
+
+    Enough to know the deleted pod is replaced: a ReplicaSet only makes the
+    replacement once the pod is terminating, a StatefulSet once it is gone.  The
+    deleted pod's own removal is not waited for: a watch can miss that event."""
     from lain_cli.tracking.objects import is_deleting
 
-    victim_gone = not any(_name(p) == victim and _uid(p) in before and not is_deleting(p) for p in pods)
-    fresh_ready = any(_uid(p) not in before and not is_deleting(p) and _ready(p) for p in pods)
-    return victim_gone, fresh_ready
+    return any(_uid(p) not in before and not is_deleting(p) and _ready(p) for p in pods)
 
 
 def wait_for_replacement(cluster: Any, watch: Any, victim: str, before: set[str], timeout: float,
@@ -218,8 +220,7 @@ def wait_for_replacement(cluster: Any, watch: Any, victim: str, before: set[str]
         if verdict.state == tracking.State.FAILED:
             report = rollout.failure_report(cluster, verdict, snapshot, events)
             return rollout.Outcome(False, False, report, verdict, elapsed, watch.stats)
-        gone, fresh = replacement_state(snapshot.get("pods", []), victim, before)
-        if gone and fresh and verdict.state in (tracking.State.READY, tracking.State.SUCCEEDED):
+        if replaced(snapshot.get("pods", []), before) and verdict.state in (tracking.State.READY, tracking.State.SUCCEEDED):
             return rollout.Outcome(True, False, [verdict.summary], verdict, elapsed, watch.stats)
         if elapsed >= timeout:
             report = [f"pod {victim} was not replaced by a ready pod within {timeout:g}s",

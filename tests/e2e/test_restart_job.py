@@ -98,7 +98,7 @@ def test_restart_of_a_proc_whose_new_pods_crash_loop_fails_fast(app: App) -> Non
 def test_graceful_restart_replaces_one_pod_at_a_time(app: App) -> None:
     app.lain("deploy", "--timeout", "60s", check=0)
     before = sorted(p["metadata"]["name"] for p in pods_of(app, "web"))
-    result = app.lain("--json", "restart", "web", "--graceful", "--timeout", "90s", check=0)
+    result = app.lain("--json", "restart", "web", "--graceful", "--timeout", "60s", timeout=120, check=0)
     for number, pod in enumerate(before, 1):
         assert f"web: restarting pod {pod} ({number}/2)" in result.stderr
     doc = json.loads(result.stdout)
