@@ -307,7 +307,9 @@ def follow_job(watch: Any, logs: LogRelay, cluster: Any, name: str, container: s
             status = tracking.workload_status(job, pods, rollout.utcnow(), tolerances,
                                               events=rollout.events_about(watch.events(), [name, *(
                                                   str(meta(p).get("name", "")) for p in pods)]))
-            fatal = [p for p in status.problems if p.fatal and not p.crash]
+            # a pod that can never run fails at once; the Job's own verdict (its conditions)
+            # waits below for the pod's final status, which can reach the watch after it
+            fatal = [p for p in status.problems if p.fatal and not p.crash and p.object_kind == "Pod"]
             if fatal:
                 return JobResult(None, fatal[0].reason, [fatal[0].describe()], pod=str(meta(pod or {}).get("name", "")))
             ended_as = next((c for c in (job.get("status") or {}).get("conditions") or []
