@@ -32,7 +32,7 @@ def job(opts: GlobalOptions, command: tuple[str, ...], proc_name: str, image_tag
     \b
     Example:
       lain job -- alembic upgrade heads
-      lain job --proc worker --image-tag 3f2a9c1 -- python -m app.fix_orders --dry-run
+      lain job --image-tag 3f2a9c1 -- python -m app.fix_orders --dry-run
       lain job -- sh -c 'echo $DATABASE_URL | cut -d@ -f2'
     """
     from lain_cli import deploy as flow

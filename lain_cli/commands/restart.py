@@ -29,7 +29,7 @@ def restart(opts: GlobalOptions, procs: tuple[str, ...], graceful: bool, timeout
     \b
     Example:
       lain restart                 # every proc
-      lain restart web worker
+      lain restart web
       lain restart web --graceful  # one pod at a time
     """
     from lain_cli import deploy as flow
