@@ -44,6 +44,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "uninstall": ("uninstall", "uninstall", "Remove the release (asks first; env and secret kept unless --purge)."),
     "build": ("build", "build", "Build the app's image with docker (--push: and push it)."),
     "push": ("build", "push", "Push the image that lain build made to the cluster's registry."),
+    "restart": ("restart", "restart", "Rolling restart of procs, tracked until ready or failed."),
+    "job": ("job", "job", "Run a command in a one-off Job with a proc's image, env and volumes."),
+    "create-job": ("create_job", "create_job", "Run a cronjob now, its logs streamed, its exit code lain's."),
 }
 # other names of a command: accepted, completed, not listed twice in --help
 ALIASES: dict[str, str] = {"delete": "uninstall"}

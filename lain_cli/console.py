@@ -113,3 +113,12 @@ def out(text: str = "") -> None:
 
 def out_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=False, default=str), flush=True)
+
+
+def passthrough(line: str) -> None:
+    """A line of another program's output (a job's log), as it came: stdout, or stderr
+    with ``--json`` (stdout then holds the JSON document only)."""
+    stream = sys.stderr if _json_output else sys.stdout
+    with _write_lock:
+        stream.write(line + "\n")
+        stream.flush()

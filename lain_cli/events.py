@@ -63,7 +63,8 @@ class Progress:
     text: str
 
 
-NOTICE_KINDS = ("deploy-start", "deploy-success", "deploy-failure", "rollback", "uninstall", "uninstall-failure")
+NOTICE_KINDS = ("deploy-start", "deploy-success", "deploy-failure", "rollback", "uninstall", "uninstall-failure",
+                "restart-start", "restart", "restart-failure", "job")
 
 
 @dataclass(frozen=True)

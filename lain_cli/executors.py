@@ -85,6 +85,8 @@ class KubectlExecutor(Protocol):
 
     def dry_run(self, objects: Sequence[Mapping[str, Any]], *, create: bool) -> list[tuple[str, str]]: ...
 
+    def patch(self, kind: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+
 
 class Helm:
     """helm for one cluster (``--kubeconfig``/``--kube-context``/``--namespace`` applied)."""
@@ -239,3 +241,7 @@ class Kubectl:
 
     def dry_run(self, objects: Sequence[Mapping[str, Any]], *, create: bool) -> list[tuple[str, str]]:
         return kube.dry_run(self.cluster, objects, create=create, request_timeout=self._timeout())
+
+    def patch(self, kind: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch of one object (no secrets in ``body``: it goes in argv)."""
+        return kube.patch(self.cluster, kind, name, body, request_timeout=self._timeout())

@@ -127,6 +127,17 @@ def delete_argv(
             _timeout_flag(request_timeout)]
 
 
+def patch_argv(
+    kubectl: str, cluster_args: Sequence[str], kind: str, name: str, patch: Mapping[str, Any], *,
+    patch_type: str = "merge", field_manager: str = "lain", request_timeout: float = REQUEST_TIMEOUT,
+) -> list[str]:
+    """``kubectl patch KIND NAME --type TYPE --patch JSON``: only for patches without secrets
+    (the patch is in argv, so ``lain -v`` shows it)."""
+    return [kubectl, *cluster_args, "patch", kind, name, "--type", patch_type,
+            "--patch", json.dumps(patch, separators=(",", ":"), sort_keys=True),
+            f"--field-manager={field_manager}", "--output", "json", _timeout_flag(request_timeout)]
+
+
 # ---------------------------------------------------------------- failures
 
 _UNREACHABLE = (
@@ -394,6 +405,16 @@ def dry_run(
     if not refused:
         raise classify_failure(result.stderr, cluster.name, what=what)
     return refused
+
+def patch(
+    cluster: ClusterLike, kind: str, name: str, body: Mapping[str, Any], *, patch_type: str = "merge",
+    request_timeout: float = REQUEST_TIMEOUT,
+) -> dict[str, Any]:
+    """Patch one object (NotFound when it does not exist); the patched object back."""
+    what = f"patch {kind}/{name}"
+    argv = patch_argv(_kubectl(), cluster.kubectl_args(), kind, name, body, patch_type=patch_type,
+                      request_timeout=request_timeout)
+    return _parse(_run(argv, cluster, what=what, request_timeout=request_timeout), what)
 
 
 _NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")

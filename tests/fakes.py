@@ -102,6 +102,30 @@ class FakeKubectl:
                 refused.append(("AlreadyExists", f'{obj["kind"].lower()}s "{name}" already exists'))
         return refused
 
+    def patch(self, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch (RFC 7386) of a stored object."""
+        def merge(target: Any, change: Any) -> Any:
+            if not isinstance(change, dict):
+                return copy.deepcopy(change)
+            out = dict(target) if isinstance(target, dict) else {}
+            for key, value in change.items():
+                if value is None:
+                    out.pop(key, None)
+                else:
+                    out[key] = merge(out.get(key), value)
+            return out
+
+        key = (_kind(kind), name)
+        self.calls.append(("patch", f"{key[0]}/{key[1]}"))
+        with self.store.lock:
+            current = self.store.objects.get(key)
+            if current is None:
+                raise NotFound(f"{key} not found")
+            stored = merge(current, body)
+            stored["metadata"]["resourceVersion"] = self.store.next_version()
+            self.store.objects[key] = stored
+            return copy.deepcopy(stored)
+
 
 @dataclass
 class HelmScript:

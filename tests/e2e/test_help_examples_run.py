@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.backends("kubesim")]
 
 # commands run in this order (a command's own examples keep theirs)
 PHASES = ["use", "version", "completion", "init", "lint", "template", "diff", "build", "push", "deploy", "status",
-          "wait", "history", "logs", "x", "env", "secret", "send-msg", "update-image", "rollback", "uninstall"]
+          "wait", "history", "logs", "x", "restart", "job", "create-job", "env", "secret", "send-msg", "update-image",
+          "rollback", "uninstall"]
 NEEDS_A_PERSON = {("env", "edit"), ("secret", "edit"), ("x",)}
 FOLLOWS = {("logs",)}  # -f keeps running: still running after a few seconds is success
 
@@ -82,7 +83,9 @@ def test_every_help_example_works_on_the_starter(tmp_path: Path, cluster: Any) -
                 "ingressCheck": {"address": ingress},
                 # the simulator's knob: web's container crashes once, so `logs --previous` has a
                 # previous container to show ("why did it crash?")
-                "values": {"deployments": {"web": {"podAnnotations": {"kubesim.lain.dev/crash": "1"}}}},
+                "values": {"deployments": {"web": {"podAnnotations": {"kubesim.lain.dev/crash": "1"}}},
+                           # a cronjob for `lain create-job`'s example (the starter has it commented out)
+                           "cronjobs": {"nightly-report": {"schedule": "0 3 * * *", "command": ["true"]}}},
             }))
         failures = []
         for example in examples:

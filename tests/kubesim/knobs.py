@@ -15,7 +15,7 @@ from .selectors import labels_match, parse_label_selector
 
 PREFIX = "kubesim.lain.dev/"
 KNOWN = ("pull", "crash", "oom", "ready", "ready-after", "logs", "unschedulable", "exit-code",
-         "duration", "stop-after", "stop-exit-code")
+         "duration", "stop-after", "stop-exit-code", "run")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import errors
+from . import commandrun, errors
 from .knobs import Knobs
 from .resources import REGISTRY
 from .store import now_rfc3339
@@ -312,7 +312,9 @@ class Kubelet:
         attempt = 0
         while True:
             knobs = self._knobs(ns, name, uid)
-            lines = knobs.log_lines(cname) or [f"kubesim: container {cname} started (image {container.get('image', '')})"]
+            ran = await self._run_command(ns, name, uid, container) if not init else None
+            lines = ran[1] if ran is not None else (
+                knobs.log_lines(cname) or [f"kubesim: container {cname} started (image {container.get('image', '')})"])
             self.sim.logs.start_instance(uid, cname, lines)
             started_at = now_rfc3339()
             container_id = f"containerd://{uuid.uuid4().hex}"
@@ -330,7 +332,7 @@ class Kubelet:
                     self._set_container(ns, name, uid, cname, init, ready=True)
                 await self._sleep(knobs.duration if knobs.duration is not None else 0.05)
                 knobs = self._knobs(ns, name, uid)
-                code = knobs.exit_code or 0
+                code = ran[0] if ran is not None else (knobs.exit_code or 0)
             else:
                 await self._sleep(max(self.sim.scaled(2.0), 0.03))
                 knobs = self._knobs(ns, name, uid)
@@ -357,6 +359,15 @@ class Kubelet:
             self._event(ns, name, uid, "Warning", "BackOff",
                         f"Back-off restarting failed container {cname} in pod {pod_ref}", cname, init)
             await self._sleep(self.sim.scaled(backoff))
+
+    async def _run_command(self, ns: str, name: str, uid: str, container: Obj) -> tuple[int, list[str]] | None:
+        """With the ``run: command`` knob, the container's command run on the host (commandrun)."""
+        pod = self._pod(ns, name, uid)
+        if not commandrun.wants_command(self._knobs(ns, name, uid).raw, pod):
+            return None
+        env = self.sim.exec.container_env(pod, container)
+        cwd = self.sim.exec.scratch_dir(ns, name)
+        return await asyncio.to_thread(commandrun.run_command, commandrun.container_argv(container), env, cwd)
 
     async def _stay_running(self, ns: str, name: str, uid: str, cname: str) -> None:
         """A container that is up: ready after ``ready-after`` unless ``ready: never``."""

@@ -34,6 +34,8 @@ from typing import Any
 
 import requests
 
+from tests.kubesim import commandrun
+
 from . import knobs as knobs_mod
 from .api import Api, ApiError
 from .config import LOGS_READY
@@ -168,6 +170,7 @@ class LogAgent:
         self.problems: list[str] = []  # recent non-fatal failures, for diagnostics
         self._pods: dict[str, PodState] = {}
         self._unprepared: dict[str, Obj] = {}  # pods whose preparation failed, by uid
+        self._ran: dict[str, tuple[int, list[str]]] = {}  # `run: command` pods: what their command did, by uid
         self._stop = threading.Event()
         self._synced = threading.Event()
         self._reply: requests.Response | None = None
@@ -262,6 +265,7 @@ class LogAgent:
         if kind == "DELETED":
             self._pods.pop(uid, None)
             self._unprepared.pop(uid, None)
+            self._ran.pop(uid, None)
             self._cleanup(meta["namespace"], meta["name"], uid)
             return
         state = self._pods.get(uid)
@@ -297,10 +301,23 @@ class LogAgent:
         logs, execs = [], []
         scratch = self._scratch_dir(pod)
         scratch.mkdir(parents=True, exist_ok=True)
+        annotations: dict[str, str | None] = dict(self.rules.matching(self.api, pod))
+        runs = commandrun.wants_command({**knobs_mod.knobs_of(pod), **{
+            k.removeprefix(knobs_mod.PREFIX): v for k, v in annotations.items() if v is not None}}, pod)
         for container in _containers(pod):
             cname = container["name"]
             current, previous = self._pod_paths(pod, cname)
             lines = knobs_mod.log_lines(pod, container)
+            if runs and cname not in init_names and not self._ran.get(meta["uid"]):
+                # the `run: command` knob: the command runs now, before the Stages start the pod,
+                # and its exit code becomes the pod's exit-code knob (tests/kubesim/commandrun.py)
+                code, lines = commandrun.run_command(commandrun.container_argv(container),
+                                                     self.env.of(pod, container), scratch)
+                self._ran[meta["uid"]] = (code, lines)
+                annotations[knobs_mod.PREFIX + "exit-code"] = str(code)
+            elif runs and cname not in init_names:
+                code, lines = self._ran[meta["uid"]]
+                annotations[knobs_mod.PREFIX + "exit-code"] = str(code)
             if not knobs_mod.pull_fails(pod, container.get("image", "")):
                 self.store.write(current, lines)
             if crash is not None and cname not in init_names:
@@ -317,7 +334,6 @@ class LogAgent:
         self._apply(f"{KWOK_API}/namespaces/{ns}/execs/{name}",
                     {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Exec",
                      "metadata": {"name": name, "namespace": ns}, "spec": {"execs": execs}})
-        annotations: dict[str, str | None] = dict(self.rules.matching(self.api, pod))
         if (meta.get("annotations") or {}).get(LOGS_READY) != "true":
             annotations[LOGS_READY] = "true"
         if annotations:
