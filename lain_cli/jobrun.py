@@ -73,6 +73,16 @@ def command_text(command: Sequence[str]) -> str:
     return shlex.join(command)
 
 
+def notice_text(command: Sequence[str]) -> str:
+    """The command as a webhook notice names it: the program only, since an argument
+    may be a secret typed on the command line (a token, a password)."""
+    if not command:
+        return "the image's command"
+    program = shlex.quote(command[0])
+    rest = len(command) - 1
+    return f"`{program}`" + (f" with {rest} argument{'s' if rest > 1 else ''}" if rest else "")
+
+
 def resolve_proc(ctx: AppContext, proc: str) -> str:
     """The section (``deployments``/``statefulSets``) of the proc a job is modelled on."""
     kind = ctx.procs.get(proc)
@@ -437,7 +447,7 @@ def run_job(ctx: AppContext, command: Sequence[str], options: JobOptions, *, pro
                           command=command, keep=options.keep, deadline=options.timeout)
     rendered = (render or (lambda c, v: chart.render_app(c, values=v)))(ctx, values)
     job = pick_job(rendered, name)
-    what = f"job {name} ({image}): {command_text(command)}"
+    what = f"job {name} ({image}): {notice_text(command)}"
     emit = Reporters(ctx, Images(action="job", new_image=image), options.journal)
     emit(ev.Step(f"running `{command_text(command)}` in job {name}, modelled on {proc}, image {image}"))
     runner = runner or ClusterJobRunner(ctx, tools.kubectl)

@@ -406,6 +406,7 @@ def dry_run(
         raise classify_failure(result.stderr, cluster.name, what=what)
     return refused
 
+
 def patch(
     cluster: ClusterLike, kind: str, name: str, body: Mapping[str, Any], *, patch_type: str = "merge",
     request_timeout: float = REQUEST_TIMEOUT,

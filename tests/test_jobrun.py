@@ -204,3 +204,17 @@ def test_create_job_keeps_the_finished_job_and_returns_its_code(tmp_path: Path) 
     assert runner.deleted == []
     with pytest.raises(OperationFailed, match="not on cluster"):
         jobrun.create_job(ctx_with(tmp_path), "report", options(), tools=World().tools(), runner=runner)
+
+
+def test_the_notice_names_the_program_not_its_arguments(tmp_path: Path) -> None:
+    """An argument may be a secret typed on the command line: the webhook never gets it."""
+    runner = FakeRunner(jobrun.JobResult(0, "exit 0 (Completed)"))
+    opts = options()
+    code = jobrun.run_job(ctx_with(tmp_path), ["psql", "postgres://app:s3cr3t@db/app", "-c", "select 1"], opts,
+                          tools=deployed_world().tools(), runner=runner,
+                          render=lambda c, v: chart.render_app(c, values=v))
+    assert code == 0
+    assert opts.journal is not None
+    (notice,) = opts.journal.events
+    assert "`psql` with 3 arguments" in notice["text"]
+    assert "s3cr3t" not in repr(opts.journal.events)
