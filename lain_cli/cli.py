@@ -355,4 +355,28 @@ def main(argv: list[str] | None = None) -> None:
         code = EXIT_FAILED
     with contextlib.suppress(Exception):  # a notice never changes the outcome
         _settle_notices()
+    if argv is None:  # the console script: nothing runs in this process after lain
+        _end_process(code)
     sys.exit(code)
+
+
+def _end_process(code: int) -> None:
+    """End the process as the interpreter would, less its final teardown.
+
+    Threads are joined and exit handlers run as at a normal exit (a lock being
+    released, a pool's workers), the standard streams flushed; then the process
+    ends without freeing every module and object one by one, which takes a
+    deploy some 25 ms for nothing."""
+    import atexit
+    import threading
+
+    shutdown = getattr(threading, "_shutdown", None)  # joins non-daemon threads, as the interpreter does
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if shutdown is None or run_exit_handlers is None:
+        sys.exit(code)
+    shutdown()
+    run_exit_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`lain ... | head`): nothing more to say
+            stream.flush()
+    os._exit(code)

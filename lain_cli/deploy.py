@@ -202,6 +202,9 @@ def locked(ctx: AppContext, tools: Tools, options: DeployOptions, command: str,
     were final before that."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from lain_cli import warm
+
+    warm.in_background(warm.RELEASE_MODULES)  # while the cluster answers
     lock = ReleaseLock(tools.kubectl, ctx.release_name, user=ctx.user, command=command,
                        steal=options.force_unlock and options.even_if_alive)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -280,6 +283,9 @@ class ReleaseRun:
         from lain_cli import rollout
 
         self.emit(ev.Step(f"helm {what} {self.ctx.release_name}"))
+        from lain_cli import warm
+
+        warm.in_background(warm.GREEN_LIGHT_MODULES, delay=0.03)  # while helm runs
         failure = None
         with self.tools.tracker.hooks(run_id, self.emit) as follower:
             run = self.tools.helm.upgrade(argv, cancel=follower.cancel, timeout=self.tools.deadline.remaining())

@@ -18,19 +18,43 @@ tests are exact.
 What lain calls failed, for users, is in ``docs/tracking.rst``.
 """
 
-from .model import (
-    DEFAULT_FATAL_REASONS,
-    DEFAULT_TOLERANCES,
-    Failure,
-    PodStatus,
-    Problem,
-    State,
-    Tolerances,
-    Verdict,
-    WorkloadStatus,
-)
-from .pods import failure_details, image_missing, pod_status, readiness_budget, short_status
-from .workloads import current_replicaset_name, release_verdict, workload_status
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .model import (
+        DEFAULT_FATAL_REASONS,
+        DEFAULT_TOLERANCES,
+        Failure,
+        PodStatus,
+        Problem,
+        State,
+        Tolerances,
+        Verdict,
+        WorkloadStatus,
+    )
+    from .pods import failure_details, image_missing, pod_status, readiness_budget, short_status
+    from .workloads import current_replicaset_name, release_verdict, workload_status
+
+# name -> the submodule that defines it; loaded on first use, so that importing
+# lain_cli.tracking.objects (the watch, the hook follower) does not load the verdicts
+_SUBMODULE = {
+    **dict.fromkeys(("DEFAULT_FATAL_REASONS", "DEFAULT_TOLERANCES", "Failure", "PodStatus", "Problem", "State",
+                     "Tolerances", "Verdict", "WorkloadStatus"), "model"),
+    **dict.fromkeys(("failure_details", "image_missing", "pod_status", "readiness_budget", "short_status"), "pods"),
+    **dict.fromkeys(("current_replicaset_name", "release_verdict", "workload_status"), "workloads"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    submodule = _SUBMODULE.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{submodule}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_FATAL_REASONS",
