@@ -36,6 +36,12 @@ class HasKubectlArgs(Protocol):
     def kubectl_args(self) -> list[str]: ...
 
 
+class ApiReader(Protocol):
+    """What reads through the proxy need (:class:`KubectlProxy`, or a fake in tests)."""
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> tuple[int, str]: ...
+
+
 def proxy_argv(kubectl: str, cluster_args: list[str], socket_path: str) -> list[str]:
     return [kubectl, *cluster_args, "proxy", f"--unix-socket={socket_path}"]
 

@@ -31,6 +31,7 @@ from lain_cli.tracking.objects import meta as _meta
 if TYPE_CHECKING:
     from lain_cli.clusters import Cluster
     from lain_cli.context import AppContext
+    from lain_cli.kubeproxy import ApiReader
 
 SCHEMA_VERSION = 1
 GREEN, PROGRESSING, RED, NOT_DEPLOYED = "GREEN", "PROGRESSING", "RED", "NOT DEPLOYED"
@@ -406,6 +407,7 @@ def scan_error_logs(
     window: str = LOG_WINDOW,
     tail: int = LOG_TAIL,
     first: Sequence[str] = (),
+    api: ApiReader | None = None,
 ) -> LogScan:
     """The release's recent log lines matching the error pattern.
 
@@ -414,8 +416,10 @@ def scan_error_logs(
     every proc in turn), every started container's last ``tail`` lines of the
     last ``window``.  All of it goes through one ``kubectl proxy``
     (:mod:`lain_cli.kubeproxy`), the reads side by side: one kubectl process
-    whatever the number of pods, and no client-side rate limit.
+    whatever the number of pods, and no client-side rate limit (``api``: a proxy
+    the caller opened already).
     """
+    import contextlib
     from concurrent.futures import ThreadPoolExecutor
 
     from lain_cli.durations import parse_duration
@@ -433,7 +437,7 @@ def scan_error_logs(
     namespace = str(getattr(cluster, "namespace", "") or "default")
     params = {"tailLines": tail, "sinceSeconds": int(parse_duration(window))}
 
-    def read(target: tuple[str, str, str]) -> tuple[list[LogLine], str]:
+    def read(target: tuple[str, str, str], api: ApiReader) -> tuple[list[LogLine], str]:
         proc, pod, container = target
         try:
             status, body = api.get(pod_log_path(namespace, pod), {**params, "container": container})
@@ -444,8 +448,10 @@ def scan_error_logs(
         return error_lines(body, pattern, proc, pod, container), ""
 
     try:
-        with KubectlProxy(cluster) as api, ThreadPoolExecutor(max_workers=min(8, len(reads))) as pool:
-            results = list(pool.map(read, reads))
+        with contextlib.ExitStack() as stack:
+            reader = api or stack.enter_context(KubectlProxy(cluster))
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=min(8, len(reads))))
+            results = list(pool.map(lambda target: read(target, reader), reads))
     except LainError as exc:
         return LogScan(text, window, error=exc.message)
     found = [line for lines, _ in results for line in lines]
@@ -777,10 +783,62 @@ def decide(
 # ---------------------------------------------------------------- gathering
 
 
-def list_objects(ctx: AppContext) -> dict[str, list[dict[str, Any]]]:
-    """The release's objects by kind, from one ``kubectl get`` LIST."""
+# plural -> (API path prefix, kind) of what the green light lists
+_API_OF = {
+    "deployments": ("/apis/apps/v1", "Deployment"),
+    "statefulsets": ("/apis/apps/v1", "StatefulSet"),
+    "replicasets": ("/apis/apps/v1", "ReplicaSet"),
+    "jobs": ("/apis/batch/v1", "Job"),
+    "cronjobs": ("/apis/batch/v1", "CronJob"),
+    "pods": ("/api/v1", "Pod"),
+    "events": ("/api/v1", "Event"),
+}
+
+
+def list_through(api: ApiReader, namespace: str, plurals: Sequence[str],
+                 selector: str | None = None) -> dict[str, list[dict[str, Any]]] | None:
+    """LISTs of ``plurals`` in ``namespace`` straight from the API server, side by side
+    through the proxy (no kubectl re-printing a thousand pods), each item with the
+    ``kind`` and ``apiVersion`` kubectl would give it; None when any of them is not
+    answered (the caller asks kubectl, whose error says why)."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    params = {"labelSelector": selector} if selector else None
+
+    def get(plural: str) -> list[dict[str, Any]] | None:
+        prefix, kind = _API_OF[plural]
+        try:
+            status, body = api.get(f"{prefix}/namespaces/{namespace}/{plural}", params)
+            doc = json.loads(body) if status == 200 else None
+        except (OSError, ValueError):
+            return None
+        if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+            return None
+        version = prefix.removeprefix("/apis/").removeprefix("/api/")
+        return [{"kind": kind, "apiVersion": version, **item} for item in doc["items"] if isinstance(item, dict)]
+
+    with ThreadPoolExecutor(max_workers=len(plurals)) as pool:
+        results = list(zip(plurals, pool.map(get, plurals), strict=True))
+    listed: dict[str, list[dict[str, Any]]] = {}
+    for plural, items in results:
+        if items is None:
+            return None
+        if items:
+            listed[plural] = items
+    return listed
+
+
+def list_objects(ctx: AppContext, api: ApiReader | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The release's objects by kind: through ``api`` (a :class:`~lain_cli.kubeproxy.KubectlProxy`)
+    when given, else (or when it does not answer) from one ``kubectl get`` LIST."""
     from lain_cli import kube
 
+    if api is not None:
+        listed = list_through(api, ctx.require_cluster().namespace or "default",
+                              (*OBJECT_KINDS, "replicasets"), app_selector(ctx))
+        if listed is not None:
+            return listed
     listing = kube.get_json(ctx.require_cluster(), ",".join(OBJECT_KINDS + ("replicasets",)),
                             selector=app_selector(ctx)) or {}
     from lain_cli.watch import plural_of
@@ -791,9 +849,13 @@ def list_objects(ctx: AppContext) -> dict[str, list[dict[str, Any]]]:
     return objects
 
 
-def list_events(ctx: AppContext) -> list[dict[str, Any]]:
+def list_events(ctx: AppContext, api: ApiReader | None = None) -> list[dict[str, Any]]:
     from lain_cli import kube
 
+    if api is not None:
+        listed = list_through(api, ctx.require_cluster().namespace or "default", ("events",))
+        if listed is not None:
+            return listed.get("events", [])
     return list((kube.get_json(ctx.require_cluster(), "events") or {}).get("items") or [])
 
 
@@ -896,21 +958,31 @@ def collect(
     """Everything the green light needs, now: one LIST of the release's objects
     (unless a watch's ``objects`` snapshot is given), Events when a pod is not
     healthy, one log scan, the endpoint checks and, with ``run_tests``, helm test."""
+    import contextlib
     from concurrent.futures import ThreadPoolExecutor
 
+    from lain_cli.errors import LainError
+    from lain_cli.kubeproxy import KubectlProxy
+
     tol = tolerances or status_tolerances()
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool, contextlib.ExitStack() as stack:
         state = pool.submit(read_release_state, ctx)
         http = pool.submit(run_endpoint_checks, ctx)
-        listed = dict(objects) if objects is not None else list_objects(ctx)
+        # one kubectl for the reads: the LISTs, the Events, the log scan (kubectl get's
+        # own errors, when the proxy does not start or answer, say what is wrong)
+        api: KubectlProxy | None = None
+        with contextlib.suppress(LainError):
+            api = stack.enter_context(KubectlProxy(ctx.require_cluster()))
+        listed = dict(objects) if objects is not None else list_objects(ctx, api)
         now = datetime.now(UTC)
         release_state = state.result()
         objs, old_jobs, old_pods = split_leftovers(listed, release_state)
         ev = evaluate(objs, list(events or []), now, tol)
         scan = pool.submit(scan_error_logs, ctx.require_cluster(), ctx.values.get("errorLogPattern"),
-                           live_pods(objs), first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")])
+                           live_pods(objs), first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")],
+                           api=api)
         needs_events = events is None and (ev.unhealthy_pods or ev.fatal or ev.progressing)
-        fetched = pool.submit(list_events, ctx) if needs_events else None
+        fetched = pool.submit(list_events, ctx, api) if needs_events else None
         tests = run_helm_tests(ctx) if run_tests else None
         all_events = fetched.result() if fetched is not None else list(events or [])
         if fetched is not None:
