@@ -122,8 +122,13 @@ def pods_of(cluster: Any, component: str) -> list[dict[str, Any]]:
                                              f"app.kubernetes.io/component={component}")
 
 
+# Setting a scene up: the real control plane's controllers, starved by a busy machine
+# (the suite runs two clusters side by side), may take many seconds to act.
+SETUP_TIMEOUT = 60.0
+
+
 def wait_pods(cluster: Any, component: str, count: int, predicate: Any, what: str,
-              timeout: float = 15) -> list[dict[str, Any]]:
+              timeout: float = SETUP_TIMEOUT) -> list[dict[str, Any]]:
     def ready() -> list[dict[str, Any]] | None:
         pods = pods_of(cluster, component)
         return pods if len(pods) == count and all(predicate(p) for p in pods) else None
@@ -131,7 +136,7 @@ def wait_pods(cluster: Any, component: str, count: int, predicate: Any, what: st
     return cluster.sim.wait_for(ready, timeout=timeout, message=what)
 
 
-def wait_job(cluster: Any, component: str, condition: str, timeout: float = 15) -> dict[str, Any]:
+def wait_job(cluster: Any, component: str, condition: str, timeout: float = SETUP_TIMEOUT) -> dict[str, Any]:
     """The Job ``dummy-<component>`` once it has ``condition`` (Complete, Failed): on a real
     control plane that comes a moment after its pod finished (SuccessCriteriaMet or
     FailureTarget first)."""
