@@ -102,7 +102,7 @@ def make_app(root: Path, kubeconfig: Path, values: dict[str, Any]) -> dict[str, 
 
 
 OVERHEAD_TARGET = 0.150
-OVERHEAD_RUNS = 7
+OVERHEAD_RUNS = 11
 
 
 def many_procs(appname: str, procs: int) -> dict[str, Any]:

@@ -66,7 +66,7 @@ class AppContext:
     def chart_values(self) -> dict[str, Any]:
         """The one document handed to helm: the user's values plus the reserved ``lain`` block."""
         cluster = self.cluster
-        doc = values.plain_copy(self.values)
+        doc = values.copy_plain(self.values)
         doc["lain"] = {
             "appname": self.appname,
             "releaseName": self.release_name,

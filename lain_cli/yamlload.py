@@ -28,6 +28,7 @@ normal files.
 from __future__ import annotations
 
 import datetime
+import re
 import warnings
 from typing import Any
 
@@ -71,38 +72,83 @@ _CONSTRUCTED_TAGS = {f"{_YAML_ORG}{name}" for name in ("str", "int", "float", "b
 _COLLECTION_TAGS = {None, "!", f"{_YAML_ORG}map", f"{_YAML_ORG}seq"}
 
 
+# YAML 1.2's implicit resolvers exactly as ruamel.yaml's VersionedResolver((1, 2)) has
+# them (tests/test_yamlload.py compares the two): (tag suffix, pattern, first characters,
+# verbose), tried in this order.  Written out so that loading a values file needs ruamel only
+# to construct the rare scalars it spells its own way (floats, dates, 0x10).
+_IMPLICIT_1_2 = (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF", True),
+    ("float", r"""^(?:
+         [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""", "-+0123456789.", True),
+    ("int", r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789", True),
+    ("merge", r"^(?:<<)$", "<", False),
+    ("null", r"""^(?: ~
+        |null|Null|NULL
+        | )$""", ("~", "n", "N", ""), True),
+    ("timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789", True),
+    ("value", r"^(?:=)$", "=", False),
+    ("yaml", r"^(?:!|&|\*)$", "!&*", False),
+)
+
+
+def implicit_resolvers() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    """First character of a plain scalar ('' for an empty one) -> the (tag, pattern)
+    pairs to try, in order, as ruamel's resolver builds them for YAML 1.2."""
+    table: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for suffix, pattern, firsts, verbose in _IMPLICIT_1_2:
+        compiled = re.compile(pattern, re.X if verbose else 0)
+        for first in firsts:
+            table.setdefault(first, []).append((f"{_YAML_ORG}{suffix}", compiled))
+    return table
+
+
 class _Scalars:
     """Scalar resolution and construction exactly as ruamel's round-trip loader does them."""
 
     def __init__(self) -> None:
-        from ruamel.yaml import YAML
+        self._resolvers = implicit_resolvers()
+        self._constructor: Any = None  # ruamel's, made when a scalar needs it
+        # plain scalar -> its resolved tag: the same texts come back in every proc
+        # ("5000", "100m", "true")
+        self._resolved: dict[str, str] = {}
+
+    def _resolve(self, value: str) -> str:
+        for tag, pattern in self._resolvers.get(value[:1], ()):
+            if pattern.match(value):
+                return tag
+        return f"{_YAML_ORG}str"
+
+    def _construct(self, tag: str, value: str, style: str | None) -> Any:
         from ruamel.yaml.nodes import ScalarNode
-        from ruamel.yaml.resolver import VersionedResolver
         from ruamel.yaml.tag import Tag
 
-        self._resolver = VersionedResolver(version=(1, 2))
-        self._constructor = YAML(typ="rt").constructor
-        self._node = ScalarNode
-        self._tag = Tag
-        # first characters for which some implicit resolver may apply; a plain
-        # scalar starting otherwise is a string without asking ruamel
-        firsts = set(self._resolver.versioned_resolver)
-        self._always = None in firsts
-        self._firsts = {f for f in firsts if f is not None}
-        # plain scalar -> its resolved tag: the same texts come back in every proc
-        # ("5000", "100m", "true"), and ruamel's resolve() is slow per call
-        self._resolved: dict[str, str] = {}
+        if self._constructor is None:
+            from ruamel.yaml import YAML
+
+            self._constructor = YAML(typ="rt").constructor
+        node = ScalarNode(Tag(suffix=tag), value, style=style or None)
+        return self._constructor.construct_object(node, deep=True)
 
     def value(self, value: str, tag: str | None, plain: bool, style: str | None, key: bool = False) -> Any:
         """The plain value of a scalar; ``key``: for a mapping key (only simple ones are done here)."""
         if tag is None or tag == "!":
             plain = plain or tag == "!"  # ruamel resolves a "!" scalar as if it were plain, quoted or not
-            if not plain or not (self._always or value[:1] in self._firsts):
+            if not plain or value[:1] not in self._resolvers:
                 return value
             resolved = self._resolved.get(value)
             if resolved is None:
-                resolved = str(self._resolver.resolve(self._node, value, (True, False)))
-                self._resolved[value] = resolved
+                resolved = self._resolved[value] = self._resolve(value)
             if resolved == f"{_YAML_ORG}str":
                 return value
             if resolved == f"{_YAML_ORG}null":
@@ -119,9 +165,8 @@ class _Scalars:
             return value  # a custom tag (!foo bar): ruamel keeps the text
         elif tag not in _CONSTRUCTED_TAGS:
             raise _UseReference  # !!binary, !!set, !!python/...: ruamel decides
-        node = self._node(self._tag(suffix=tag), value, style=style or None)
         try:
-            constructed = self._constructor.construct_object(node, deep=True)
+            constructed = self._construct(tag, value, style)
         except Exception:  # noqa: BLE001 - ruamel reports it, with its own message
             raise _UseReference from None
         return plain_scalar(constructed)

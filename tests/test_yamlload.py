@@ -108,3 +108,26 @@ def test_big_texts_report_libyamls_error_without_a_second_slow_read() -> None:
 def test_tags_lain_has_no_use_for_are_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError):
         values.parse_yaml(text, "v.yaml")
+
+
+def test_the_implicit_resolvers_are_ruamels_for_yaml_1_2() -> None:
+    """The fast loader resolves plain scalars with a copy of ruamel's YAML 1.2 table (so that
+    loading needs no ruamel import): the same patterns, flags and order for every first character."""
+    from ruamel.yaml.resolver import VersionedResolver
+
+    theirs = VersionedResolver(version=(1, 2)).versioned_resolver
+    ours = yamlload.implicit_resolvers()
+    assert set(ours) == set(theirs)
+    for first, pairs in theirs.items():
+        assert [(t, p.pattern, p.flags) for t, p in ours[first]] == [(str(t), p.pattern, p.flags) for t, p in pairs]
+
+
+def test_loading_common_values_imports_no_ruamel() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom lain_cli import yamlload\n"
+            "yamlload.parse('a: 1\\nb: true\\nc: ~\\nd: 100m\\ne: [x, \"5\"]\\n', 'v.yaml')\n"
+            "print('ruamel.yaml' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
