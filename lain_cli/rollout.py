@@ -33,6 +33,7 @@ from lain_cli.tracking.objects import (
     meta,
     owned_by,
     parse_time,
+    pods_and_sets_of,
     started_containers,
 )
 from lain_cli.tracking.objects import pods_of as objects_pods_of
@@ -85,11 +86,7 @@ def pods_of(workload: Obj, pods: Sequence[Obj], replicasets: Sequence[Obj], *,
             pod_index: OwnerIndex | None = None, set_index: OwnerIndex | None = None) -> tuple[list[Obj], list[Obj]]:
     """(pods, replicasets) that ``workload`` controls, by owner uid (tracking.objects.pods_of);
     the indexes: built once by a caller that asks for every workload."""
-    pod_index = pod_index or OwnerIndex(pods)
-    if workload.get("kind") != "Deployment":
-        return pod_index.of(workload), []
-    sets = (set_index or OwnerIndex(replicasets)).of(workload)
-    return pod_index.of(*sets), sets
+    return pods_and_sets_of(workload, pod_index or OwnerIndex(pods), set_index or OwnerIndex(replicasets))
 
 
 def job_of(pod: Obj, jobs: Sequence[Obj]) -> Obj | None:

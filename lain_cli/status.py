@@ -408,6 +408,7 @@ def scan_error_logs(
     tail: int = LOG_TAIL,
     first: Sequence[str] = (),
     api: ApiReader | None = None,
+    proxy_error: str = "",
 ) -> LogScan:
     """The release's recent log lines matching the error pattern.
 
@@ -417,7 +418,8 @@ def scan_error_logs(
     last ``window``.  All of it goes through one ``kubectl proxy``
     (:mod:`lain_cli.kubeproxy`), the reads side by side: one kubectl process
     whatever the number of pods, and no client-side rate limit (``api``: a proxy
-    the caller opened already).
+    the caller opened already; ``proxy_error``: why the caller's could not start, so
+    it is not tried again).
     """
     import contextlib
     from concurrent.futures import ThreadPoolExecutor
@@ -434,6 +436,8 @@ def scan_error_logs(
     reads = log_reads(pods, sample_pods(proc_of_pod, MAX_SCANNED_PODS, first))
     if not reads:
         return LogScan(text, window)
+    if proxy_error:
+        return LogScan(text, window, error=proxy_error)
     namespace = str(getattr(cluster, "namespace", "") or "default")
     params = {"tailLines": tail, "sinceSeconds": int(parse_duration(window))}
 
@@ -681,7 +685,7 @@ def _cronjob_row(cron: Obj, runs: Sequence[JobRow]) -> CronJobRow:
 def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: datetime, tol: Any) -> Evaluation:
     """Rows and verdict reasons for the release's objects (pure: no I/O, no clock)."""
     from lain_cli import tracking
-    from lain_cli.tracking.objects import OwnerIndex
+    from lain_cli.tracking.objects import OwnerIndex, pods_and_sets_of
 
     # the release as it is now: not the lingering pods of a deleted Job, nor pods being deleted
     pods = live_pods(objects)
@@ -690,9 +694,8 @@ def evaluate(objects: Mapping[str, Sequence[Obj]], events: Sequence[Obj], now: d
     procs: list[ProcRow] = []
     for kind in ("deployments", "statefulsets"):
         for obj in sorted(objects.get(kind) or [], key=_name):
-            sets = set_index.of(obj) if kind == "deployments" else []
-            ws = tracking.workload_status(obj, pod_index.of(*sets) if sets else pod_index.of(obj), now, tol,
-                                          events, sets)
+            owned, sets = pods_and_sets_of(obj, pod_index, set_index)
+            ws = tracking.workload_status(obj, owned, now, tol, events, sets)
             workloads.append(ws)
             fatal = [p for p in ws.problems if p.fatal]
             procs.append(ProcRow(_component(obj) or _name(obj), kind[:-1], ws.desired, ws.ready, ws.updated,
@@ -971,8 +974,11 @@ def collect(
         # one kubectl for the reads: the LISTs, the Events, the log scan (kubectl get's
         # own errors, when the proxy does not start or answer, say what is wrong)
         api: KubectlProxy | None = None
-        with contextlib.suppress(LainError):
+        proxy_error = ""
+        try:
             api = stack.enter_context(KubectlProxy(ctx.require_cluster()))
+        except LainError as exc:
+            proxy_error = exc.message
         listed = dict(objects) if objects is not None else list_objects(ctx, api)
         now = datetime.now(UTC)
         release_state = state.result()
@@ -980,7 +986,7 @@ def collect(
         ev = evaluate(objs, list(events or []), now, tol)
         scan = pool.submit(scan_error_logs, ctx.require_cluster(), ctx.values.get("errorLogPattern"),
                            live_pods(objs), first=[p.name for p in ev.pods if p.state not in ("ready", "succeeded")],
-                           api=api)
+                           api=api, proxy_error=proxy_error)
         needs_events = events is None and (ev.unhealthy_pods or ev.fatal or ev.progressing)
         fetched = pool.submit(list_events, ctx, api) if needs_events else None
         tests = run_helm_tests(ctx) if run_tests else None

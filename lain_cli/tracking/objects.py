@@ -202,10 +202,16 @@ def pods_of(workload: Obj, pods: Iterable[Obj], replicasets: Iterable[Obj] = (),
     """The pods ``workload`` controls, by owner uid (through its ReplicaSets for a
     Deployment).  ``pod_index`` / ``set_index``: the pods and ReplicaSets indexed once
     by the caller that asks for many workloads."""
-    pod_index = pod_index or OwnerIndex(pods)
-    if workload.get("kind") == "Deployment":
-        return pod_index.of(*(set_index or OwnerIndex(replicasets)).of(workload))
-    return pod_index.of(workload)
+    return pods_and_sets_of(workload, pod_index or OwnerIndex(pods), set_index or OwnerIndex(replicasets))[0]
+
+
+def pods_and_sets_of(workload: Obj, pod_index: OwnerIndex, set_index: OwnerIndex) -> tuple[list[Obj], list[Obj]]:
+    """(pods, ReplicaSets) that ``workload`` controls: a Deployment's pods through its
+    ReplicaSets, any other workload's directly (and no ReplicaSets)."""
+    if workload.get("kind") != "Deployment":
+        return pod_index.of(workload), []
+    sets = set_index.of(workload)
+    return pod_index.of(*sets), sets
 
 
 # Events ---------------------------------------------------------------------
