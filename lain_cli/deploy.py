@@ -18,11 +18,11 @@ there is a terminal, opens only once the outcome is known.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -45,6 +45,7 @@ from lain_cli.labels import app_selector
 from lain_cli.lock import ReleaseLock
 from lain_cli.release_plan import ReleasePlan
 from lain_cli.reporters import Journal, Reporters, TerminalReporter
+from lain_cli.sharedproxy import SharedProxy
 
 __all__ = ["DeployOptions", "Journal", "deploy", "update_image", "rollback", "wait", "parse_duration",
            "reported", "image_sections"]
@@ -92,9 +93,10 @@ class Tracker(Protocol):
 class ClusterTracker:
     """The real tracker: kubectl watches of the release (lain_cli.rollout) and the status checks."""
 
-    def __init__(self, ctx: AppContext, cluster: Cluster) -> None:
+    def __init__(self, ctx: AppContext, cluster: Cluster, proxy: SharedProxy | None = None) -> None:
         self.ctx = ctx
         self.cluster = cluster
+        self.proxy = proxy  # the command's, when one runs: the green light reads through it
 
     @contextmanager
     def hooks(self, run_id: str, emit: ev.Emit) -> Iterator[HookWatch]:
@@ -113,7 +115,8 @@ class ClusterTracker:
     def green_light(self, run_tests: bool) -> Any:
         from lain_cli import status
 
-        return status.collect(self.ctx, run_tests=run_tests)
+        return status.collect(self.ctx, run_tests=run_tests,
+                              api=self.proxy.serving() if self.proxy is not None else None)
 
 
 @dataclass
@@ -127,6 +130,9 @@ class Tools:
     # The chart values of a deploy, from the context and the release's history: the
     # context's own, or (real tools) with what a lain4 release on the cluster needs kept.
     chart_values: Callable[[AppContext, Sequence[release.Revision]], dict[str, Any]] | None = None
+    # One kubectl proxy for the requests of a release's last phase (started while helm
+    # runs): the lock's and the verdict's writes, the green light's reads.
+    proxy: SharedProxy | None = None
 
     @classmethod
     def for_context(cls, ctx: AppContext, timeout: float, *, adopt: bool = False, preview: bool = False) -> Tools:
@@ -134,8 +140,9 @@ class Tools:
         (``preview``: worded as what a deploy would do, for a dry run)."""
         cluster = ctx.require_cluster()
         deadline = Deadline(timeout)
-        tools = cls(Helm.for_cluster(cluster, deadline), Kubectl(cluster, deadline), ClusterTracker(ctx, cluster),
-                    deadline)
+        proxy = SharedProxy(cluster)
+        tools = cls(Helm.for_cluster(cluster, deadline), Kubectl(cluster, deadline, proxy),
+                    ClusterTracker(ctx, cluster, proxy), deadline, proxy=proxy)
         if adopt:
             tools.chart_values = lambda c, history: adopting_values(c, history, deadline, preview=preview)
         return tools
@@ -200,23 +207,27 @@ def locked(ctx: AppContext, tools: Tools, options: DeployOptions, command: str,
     just before it lets go) when the lock was there to take over; it is then
     read again.  The revisions and their statuses, which a deploy's plan uses,
     were final before that."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from lain_cli import warm
+    from lain_cli.background import Background
 
     warm.in_background(warm.RELEASE_MODULES)  # while the cluster answers
     lock = ReleaseLock(tools.kubectl, ctx.release_name, user=ctx.user, command=command,
                        steal=options.force_unlock and options.even_if_alive)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        early = pool.submit(tools.helm.history, ctx.release_name) if read_ahead else None
-        with lock:
-            if lock.stolen_from is not None:
-                emit(ev.Warning(f"took the release's lock from {lock.stolen_from.description} (--even-if-alive)"))
-            if early is not None and not lock.took_over:
-                history = early.result()
-            else:
-                history = tools.helm.history(ctx.release_name)
-            yield Held(lock, settle_pending(ctx, tools, options, history, emit))
+    try:
+        with ExitStack() as stack:
+            early = (stack.enter_context(Background(tools.helm.history, ctx.release_name, name="history-ahead"))
+                     if read_ahead else None)
+            with lock:
+                if lock.stolen_from is not None:
+                    emit(ev.Warning(f"took the release's lock from {lock.stolen_from.description} (--even-if-alive)"))
+                if early is not None and not lock.took_over:
+                    history = early.result()
+                else:
+                    history = tools.helm.history(ctx.release_name)
+                yield Held(lock, settle_pending(ctx, tools, options, history, emit))
+    finally:
+        if tools.proxy is not None:
+            tools.proxy.close()  # after the lock's release, which may have gone through it
 
 
 def settle_pending(ctx: AppContext, tools: Tools, options: DeployOptions, history: list[release.Revision],
@@ -286,6 +297,8 @@ class ReleaseRun:
         from lain_cli import warm
 
         warm.in_background(warm.GREEN_LIGHT_MODULES, delay=0.03)  # while helm runs
+        if self.tools.proxy is not None:
+            self.tools.proxy.start(delay=0.03)  # serving by the time the rollout is tracked
         failure = None
         with self.tools.tracker.hooks(run_id, self.emit) as follower:
             run = self.tools.helm.upgrade(argv, cancel=follower.cancel, timeout=self.tools.deadline.remaining())
@@ -538,7 +551,7 @@ def upgrade(ctx: AppContext, options: DeployOptions, tools: Tools, plan: Release
 
     assert plan.values is not None
     run = ReleaseRun(ctx, options, tools, plan, emit, held.history, held.lock)
-    run_id = uuid.uuid4().hex[:16]
+    run_id = os.urandom(8).hex()
     values = {**plan.values, "lain": {**plan.values["lain"], "runId": run_id}}
 
     def run_helm() -> HelmOutcome:

@@ -11,11 +11,12 @@ so its unit tests pass recorded fakes (tests/fakes.py) instead of a cluster.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lain_cli import helm as helm_argv
 from lain_cli import kube, proc
@@ -24,6 +25,10 @@ from lain_cli.deadline import Deadline
 from lain_cli.errors import ClusterError, CommandFailed, OperationFailed
 from lain_cli.interrupts import Interrupted
 from lain_cli.release import Revision, parse_history
+from lain_cli.sharedproxy import NotProxied, SharedProxy
+
+if TYPE_CHECKING:
+    from lain_cli.objectapi import ProxiedObjects
 
 # How long a read (history, values, get) may take at most: a healthy API answers
 # in well under a second; beyond this the cluster is not answering.
@@ -218,25 +223,55 @@ class Helm:
 
 
 class Kubectl:
-    """kubectl for one cluster, every request bounded by the command's deadline."""
+    """kubectl for one cluster, every request bounded by the command's deadline.
 
-    def __init__(self, cluster: Cluster, deadline: Deadline | None = None) -> None:
+    With a ``proxy`` that serves, reads and writes of the kinds lain writes itself
+    (its Lease, helm's release Secrets) are requests through it
+    (:mod:`lain_cli.objectapi`) instead of a kubectl process each."""
+
+    def __init__(self, cluster: Cluster, deadline: Deadline | None = None,
+                 proxy: SharedProxy | None = None) -> None:
         self.cluster = cluster
         self.deadline = deadline or Deadline(3600.0)
+        self.proxy = proxy
 
     def _timeout(self) -> float:
         return self.deadline.budget(kube.REQUEST_TIMEOUT)
 
+    def _proxied(self) -> ProxiedObjects | None:
+        """The object verbs through the command's proxy, once it serves."""
+        api = self.proxy.serving() if self.proxy is not None else None
+        if api is None:
+            return None
+        from lain_cli.objectapi import ProxiedObjects
+
+        return ProxiedObjects(api, self.cluster.name, self.cluster.namespace, self._timeout())
+
     def get_json(self, kind: str, name: str | None = None, selector: str | None = None) -> dict[str, Any] | None:
+        if name and not selector and (api := self._proxied()) is not None:
+            with contextlib.suppress(NotProxied):
+                return api.get(kind, name)
         return kube.get_json(self.cluster, kind, name, selector, request_timeout=self._timeout())
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        if (api := self._proxied()) is not None:
+            with contextlib.suppress(NotProxied):
+                return api.create(obj)
         return kube.create(self.cluster, obj, request_timeout=self._timeout())
 
     def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        if not obj.get("metadata", {}).get("resourceVersion"):
+            raise ValueError("replace needs metadata.resourceVersion to detect concurrent changes")
+        if (api := self._proxied()) is not None:
+            with contextlib.suppress(NotProxied):
+                return api.replace(obj)
         return kube.replace(self.cluster, obj, request_timeout=self._timeout())
 
     def delete(self, kind: str, name: str) -> None:
+        if (api := self._proxied()) is not None:
+            with contextlib.suppress(NotProxied):
+                api.delete(kind, name)
+                return
         kube.delete(self.cluster, kind, name, request_timeout=self._timeout())
 
     def dry_run(self, objects: Sequence[Mapping[str, Any]], *, create: bool) -> list[tuple[str, str]]:
@@ -245,3 +280,4 @@ class Kubectl:
     def patch(self, kind: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """A JSON merge patch of one object (no secrets in ``body``: it goes in argv)."""
         return kube.patch(self.cluster, kind, name, body, request_timeout=self._timeout())
+

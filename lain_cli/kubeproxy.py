@@ -20,6 +20,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -69,12 +70,13 @@ class KubectlProxy:
         self._dir = ""
         self.socket_path = ""
         self._stream: proc.Stream | None = None
+        self._ready = threading.Event()
 
     def __enter__(self) -> KubectlProxy:
-        self._dir = tempfile.mkdtemp(prefix="lain-proxy-")
-        self.socket_path = os.path.join(self._dir, "api.sock")
+        self.begin()
         try:
-            self._start()
+            if not self.wait_ready(self._start_timeout):
+                raise self._start_failure()
         except BaseException:
             self.close()
             raise
@@ -83,29 +85,40 @@ class KubectlProxy:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _start(self) -> None:
+    def begin(self) -> None:
+        """Start kubectl without waiting for it to serve (:meth:`wait_ready` does)."""
+        self._dir = tempfile.mkdtemp(prefix="lain-proxy-")
+        self.socket_path = os.path.join(self._dir, "api.sock")
         stream = proc.stream(proxy_argv(tools.kubectl().path, self._cluster_args, self.socket_path),
                              merge_stderr=False)
         self._stream = stream
-        ready = threading.Event()
 
         def first_line() -> None:
             for line in stream.lines():
                 if line.startswith(_READY):
-                    ready.set()
-                    return
+                    self._ready.set()
+                    break
+            for _ in stream.lines():  # kubectl proxy says little more; never let its pipe fill
+                pass
 
-        reader = threading.Thread(target=first_line, name="kubectl-proxy", daemon=True)
-        reader.start()
-        reader.join(self._start_timeout)
-        if not ready.is_set():
-            stream.stop()
-            raise ClusterError(
-                "kubectl proxy did not start" + ("" if stream.proc.poll() is not None
-                                                 else f" within {self._start_timeout:g}s"),
-                details=stderr_tail("\n".join(stream.stderr_tail())),
-                hint="check the cluster with `lain version`",
-            )
+        threading.Thread(target=first_line, name="kubectl-proxy", daemon=True).start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True once the proxy serves; False if it did not within ``timeout`` or ended."""
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+            if self._stream is None or self._stream.proc.poll() is not None or time.monotonic() >= deadline:
+                return self._ready.is_set()
+        return True
+
+    def _start_failure(self) -> ClusterError:
+        stream = self._stream
+        ended = stream is None or stream.proc.poll() is not None
+        return ClusterError(
+            "kubectl proxy did not start" + ("" if ended else f" within {self._start_timeout:g}s"),
+            details=stderr_tail("\n".join(stream.stderr_tail())) if stream is not None else [],
+            hint="check the cluster with `lain version`",
+        )
 
     def close(self) -> None:
         if self._stream is not None:
@@ -119,14 +132,32 @@ class KubectlProxy:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> tuple[int, str]:
         """(HTTP status, body) of a GET; raises OSError when the proxy cannot be reached."""
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        conn = _UnixConnection(self.socket_path, self._request_timeout)
+        status, body = self.request("GET", path + query)
+        return status, body.decode("utf-8", errors="replace")
+
+    def request(self, method: str, path: str, body: bytes | None = None, *,
+                timeout: float | None = None) -> tuple[int, bytes]:
+        """(HTTP status, body) of one request.  :class:`NotSent` when the proxy could
+        not be reached (the request surely did not go out); any other OSError (a
+        timeout) once it may have."""
+        conn = _UnixConnection(self.socket_path, timeout or self._request_timeout)
         try:
-            conn.request("GET", path + query, headers={"Accept": "*/*", "User-Agent": "lain"})
+            try:
+                conn.connect()
+            except OSError as exc:
+                raise NotSent(f"kubectl proxy not reachable: {exc}") from exc
+            headers = {"Accept": "application/json, */*", "User-Agent": "lain"}
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+            conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
-            body = resp.read().decode("utf-8", errors="replace")
-            return resp.status, body
+            return resp.status, resp.read()
         finally:
             conn.close()
+
+
+class NotSent(OSError):
+    """The proxy could not be reached: the request did not go out."""
 
 
 def pod_log_path(namespace: str, pod: str) -> str:

@@ -73,6 +73,12 @@ def _echo(argv: Sequence[str], duration: float | None, redact: Sequence[str], no
     print(f"$ {format_argv(argv, redact)}{took}", file=sys.stderr, flush=True)
 
 
+def echo_request(method: str, path: str, duration: float) -> None:
+    """``lain -v``'s line for an API request lain sends itself (through kubectl proxy)."""
+    if _verbose:
+        print(f"$ {method} {path}  (via kubectl proxy, {duration * 1000:.0f} ms)", file=sys.stderr, flush=True)
+
+
 def _merged_env(env: Mapping[str, str] | None) -> dict[str, str] | None:
     if env is None:
         return None
@@ -221,13 +227,11 @@ class Stream:
                 self.proc.terminate()
 
     def stop(self) -> None:
+        """Terminate the process (if it still runs) and wait until it has ended."""
         if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+            wait_ending(self.proc)
 
     def __enter__(self) -> Stream:
         return self
@@ -289,14 +293,31 @@ def end_children(grace: float = 3.0) -> None:
     """Stop every background child still running (SIGTERM, then SIGKILL after ``grace``)."""
     alive = [child for child in list(_children) if child.poll() is None]
     for child in alive:
-        child.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            child.terminate()
     deadline = time.monotonic() + grace
     for child in alive:
-        try:
-            child.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        wait_ending(child, max(0.0, deadline - time.monotonic()))
+
+
+def wait_ending(child: subprocess.Popen[Any], grace: float = 3.0) -> None:
+    """Wait for a child that was asked to end; SIGKILL it if it has not after ``grace`` s.
+
+    A blocking wait returns the moment the child ends; ``Popen.wait(timeout)``
+    polls with growing sleeps instead, which adds several ms to every stop."""
+    killer = threading.Timer(grace, _kill, args=(child,))
+    killer.daemon = True
+    killer.start()
+    try:
+        child.wait()
+    finally:
+        killer.cancel()
+
+
+def _kill(child: subprocess.Popen[Any]) -> None:
+    with contextlib.suppress(ProcessLookupError, OSError):
+        if child.poll() is None:
             child.kill()
-            child.wait()
 
 
 @dataclass(frozen=True)

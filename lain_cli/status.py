@@ -31,7 +31,7 @@ from lain_cli.tracking.objects import meta as _meta
 if TYPE_CHECKING:
     from lain_cli.clusters import Cluster
     from lain_cli.context import AppContext
-    from lain_cli.kubeproxy import ApiReader
+    from lain_cli.kubeproxy import ApiReader, KubectlProxy
 
 SCHEMA_VERSION = 1
 GREEN, PROGRESSING, RED, NOT_DEPLOYED = "GREEN", "PROGRESSING", "RED", "NOT DEPLOYED"
@@ -957,6 +957,7 @@ def collect(
     objects: Mapping[str, Sequence[Obj]] | None = None,
     events: Sequence[Obj] | None = None,
     tolerances: Any = None,
+    api: KubectlProxy | None = None,
 ) -> StatusReport:
     """Everything the green light needs, now: one LIST of the release's objects
     (unless a watch's ``objects`` snapshot is given), Events when a pod is not
@@ -973,12 +974,12 @@ def collect(
         http = pool.submit(run_endpoint_checks, ctx)
         # one kubectl for the reads: the LISTs, the Events, the log scan (kubectl get's
         # own errors, when the proxy does not start or answer, say what is wrong)
-        api: KubectlProxy | None = None
         proxy_error = ""
-        try:
-            api = stack.enter_context(KubectlProxy(ctx.require_cluster()))
-        except LainError as exc:
-            proxy_error = exc.message
+        if api is None:  # the command's own, if it runs one; else one for these reads
+            try:
+                api = stack.enter_context(KubectlProxy(ctx.require_cluster()))
+            except LainError as exc:
+                proxy_error = exc.message
         listed = dict(objects) if objects is not None else list_objects(ctx, api)
         now = datetime.now(UTC)
         release_state = state.result()

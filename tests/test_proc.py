@@ -91,3 +91,21 @@ def test_stream_yields_lines_and_stops() -> None:
 
 def test_run_attached_returns_exit_code() -> None:
     assert proc.run_attached([sys.executable, "-c", "import sys; sys.exit(7)"]) == 7
+
+
+def test_stop_waits_for_the_child_and_kills_one_that_ignores_sigterm() -> None:
+    import signal
+
+    stubborn = "import signal,sys,time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('up', flush=True)\ntime.sleep(60)"
+    running = proc.stream([sys.executable, "-c", stubborn])
+    assert next(running.lines()) == "up"
+    running.proc.terminate()
+    proc.wait_ending(running.proc, grace=0.2)
+    assert running.proc.returncode == -signal.SIGKILL
+    with running:
+        pass
+    polite = proc.stream([sys.executable, "-c", "import time\nprint('up', flush=True)\ntime.sleep(60)"])
+    assert next(polite.lines()) == "up"
+    with polite:
+        pass  # leaving it terminates and waits
+    assert polite.proc.returncode == -signal.SIGTERM
