@@ -7,7 +7,6 @@ helm or kubectl; the only processes it starts are a few quick ``git`` calls.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -60,6 +59,8 @@ class AppContext:
         raise UsageError(f"unknown proc {name!r}", hint=f"procs: {', '.join(self.procs) or 'none'}")
 
     def values_checksum(self) -> str:
+        import hashlib  # OpenSSL's library is loaded with it: only when asked
+
         text = json.dumps(self.values, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -231,7 +232,7 @@ def load_app_context(
         console.warn(warning.render())
     warnings = [*from_cluster, *spelled, *warnings]
 
-    git = _GitFacts(app_root)
+    git = _GitFacts(app_root, tag_from_git=not image_tag and merged.get("imageTag") in (None, ""))
     tag = _image_tag(image_tag, merged, git, app_root, required=need_image, placeholder=placeholder_tag)
     if tag == PLACEHOLDER_TAG and not git.short:
         warnings.append(Finding(
@@ -334,14 +335,31 @@ def _image_tag(
 
 
 class _GitFacts:
-    """HEAD's sha, the work tree's state and the user, asked of git once each."""
+    """HEAD's sha, the work tree's state and the user, asked of git once each, side
+    by side (each answer is a git process of a few ms).  ``tag_from_git``: the
+    image tag comes from HEAD, so whether the tree is dirty is asked too."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, tag_from_git: bool = True) -> None:
+        import threading
+
         self.root = root
+        questions = {"user": ("config", "user.name")}
+        if tag_from_git:
+            questions["dirty"] = ("status", "--porcelain")
+        self._answers: dict[str, str] = {}
+        askers = [threading.Thread(target=self._ask, args=(key, args), name=f"git-{key}", daemon=True)
+                  for key, args in questions.items()]
+        for asker in askers:
+            asker.start()
         out = self._git("log", "-1", "--format=%H%n%h")
+        for asker in askers:
+            asker.join()
         parts = out.split("\n") if out else []
         self.revision = parts[0] if len(parts) == 2 else ""
         self.short = parts[1] if len(parts) == 2 else ""
+
+    def _ask(self, key: str, args: tuple[str, ...]) -> None:
+        self._answers[key] = self._git(*args)
 
     def _git(self, *args: str) -> str:
         from lain_cli import proc
@@ -353,8 +371,10 @@ class _GitFacts:
         return result.stdout.strip() if result.ok else ""
 
     def dirty(self) -> bool:
-        return bool(self._git("status", "--porcelain"))
+        if "dirty" not in self._answers:
+            self._answers["dirty"] = self._git("status", "--porcelain")
+        return bool(self._answers["dirty"])
 
     def user(self) -> str:
-        name = self._git("config", "user.name")
+        name = self._answers["user"]
         return name or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"

@@ -13,25 +13,27 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class Step:
+class TextEvent:
+    """An event that is one line of text.  Its kinds below add no field, so they are
+    not decorated again (they inherit the generated methods; equal only within a kind)."""
+
+    text: str
+
+
+class Step(TextEvent):
     """Something lain starts doing now."""
 
-    text: str
+
+class Info(TextEvent):
+    """Something worth knowing (``-v`` timings, hints)."""
 
 
-@dataclass(frozen=True)
-class Info:
-    text: str
+class Warning(TextEvent):  # noqa: A001 - the event's name; never raised
+    """Something went wrong that the command goes on after."""
 
 
-@dataclass(frozen=True)
-class Warning:  # noqa: A001 - the event's name; never raised
-    text: str
-
-
-@dataclass(frozen=True)
-class Success:
-    text: str
+class Success(TextEvent):
+    """A step that ended well."""
 
 
 @dataclass(frozen=True)

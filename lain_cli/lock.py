@@ -16,7 +16,6 @@ clock: clocks within a few seconds of each other are assumed.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,7 +108,7 @@ class LockBusy(OperationFailed):
 
 def my_identity(user: str, command: str) -> tuple[str, str]:
     """(holderIdentity, description) of this process."""
-    host = socket.gethostname()
+    host = os.uname().nodename  # gethostname()'s answer, without importing socket
     pid = os.getpid()
     return f"{user}@{host}/{pid}", f"{user} (lain {command}, pid {pid} on {host})"
 

@@ -52,6 +52,9 @@ DEFAULT_SECRET_MOUNT_PATH = "/lain/secrets"
 
 @dataclass(frozen=True)
 class Node:
+    """A key's type.  Subclasses that add no field are not decorated again: they
+    inherit Node's generated methods (and each decoration costs start-up time)."""
+
     description: str = ""
     default: Any = None
     example: str | None = None
@@ -76,7 +79,6 @@ class Str(Node):
         return isinstance(value, str)
 
 
-@dataclass(frozen=True)
 class Tag(Node):
     """An image tag: a string, though YAML reads ``1234567`` as an integer (accepted).
 
@@ -99,7 +101,6 @@ class Int(Node):
         return isinstance(value, int) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True)
 class Number(Node):
     """An integer or a decimal number (seconds, ratios)."""
 
@@ -109,7 +110,6 @@ class Number(Node):
         return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True)
 class Bool(Node):
     type_name = "boolean"
 
@@ -117,7 +117,6 @@ class Bool(Node):
         return isinstance(value, bool)
 
 
-@dataclass(frozen=True)
 class Scalar(Node):
     """A string, number or boolean (annotation and env values)."""
 
@@ -127,7 +126,6 @@ class Scalar(Node):
         return isinstance(value, str | int | float | bool)
 
 
-@dataclass(frozen=True)
 class IntOrStr(Node):
     """An integer or a string such as ``25%`` (Kubernetes IntOrString)."""
 
@@ -137,7 +135,6 @@ class IntOrStr(Node):
         return isinstance(value, str | int) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True)
 class Quantity(Node):
     """A Kubernetes quantity: ``500m``, ``1``, ``0.5``, ``256Mi``."""
 

@@ -16,8 +16,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-# what helm's run is needed for (imported while the lock is taken and the history read)
-RELEASE_MODULES = ("lain_cli.rollout", "lain_cli.chart")
+# what helm's run (and the start notice) need: imported while the lock is taken and the history read
+RELEASE_MODULES = ("lain_cli.rollout", "lain_cli.chart", "lain_cli.notify")
 # what the rollout and the green light need (imported while helm runs)
 GREEN_LIGHT_MODULES = ("lain_cli.tracking.workloads", "lain_cli.status", "lain_cli.panel", "lain_cli.kubeproxy")
 
