@@ -74,7 +74,14 @@ class SharedProxy:
         starter.join(self._patience)
         with self._lock:
             proxy = None if self._closed else self._proxy
-        if proxy is None or not proxy.wait_ready(max(0.0, deadline - time.monotonic())):
+        if proxy is None:
+            return None
+        if not proxy.wait_ready(max(0.0, deadline - time.monotonic())):
+            # it does not come up: nobody waits for it again, kubectl runs instead
+            with self._lock:
+                given_up, self._proxy = self._proxy, None
+            if given_up is not None:
+                given_up.close()
             return None
         return proxy
 
