@@ -210,7 +210,7 @@ def locked(ctx: AppContext, tools: Tools, options: DeployOptions, command: str,
     from lain_cli import warm
     from lain_cli.background import Background
 
-    warm.in_background(warm.RELEASE_MODULES)  # while the cluster answers
+    warm.in_background(warm.RELEASE_MODULES, delay=0.01)  # while the cluster answers (once asked)
     lock = ReleaseLock(tools.kubectl, ctx.release_name, user=ctx.user, command=command,
                        steal=options.force_unlock and options.even_if_alive)
     try:

@@ -9,8 +9,6 @@ is pure and tested on recorded helm output.
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import re
 from collections import Counter
@@ -354,6 +352,9 @@ def storage_secret_name(release: str, revision: int) -> str:
 
 def decode_release(secret: Mapping[str, Any]) -> dict[str, Any]:
     """The release document inside helm's storage Secret (base64 twice, then gzip)."""
+    import base64
+    import gzip  # (with zlib and struct: only where a record is read or written)
+
     raw = base64.b64decode(secret["data"]["release"])
     raw = base64.b64decode(raw)
     if raw[:2] == b"\x1f\x8b":
@@ -363,6 +364,9 @@ def decode_release(secret: Mapping[str, Any]) -> dict[str, Any]:
 
 def encode_release(document: Mapping[str, Any]) -> str:
     """The inverse of :func:`decode_release`: the Secret's ``data.release`` value."""
+    import base64
+    import gzip
+
     packed = gzip.compress(json.dumps(document, separators=(",", ":")).encode())
     return base64.b64encode(base64.b64encode(packed)).decode()
 
