@@ -280,4 +280,3 @@ class Kubectl:
     def patch(self, kind: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """A JSON merge patch of one object (no secrets in ``body``: it goes in argv)."""
         return kube.patch(self.cluster, kind, name, body, request_timeout=self._timeout())
-

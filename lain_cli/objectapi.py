@@ -7,10 +7,9 @@ cost a process start each, one after the other, on a machine that is busy
 with the green light's reads.  Through the proxy the green light already runs
 (:class:`lain_cli.kubeproxy.SharedProxy`) each is one request of a few ms.
 
-The answers mean what kubectl's would: a 404 is :class:`~lain_cli.kube.NotFound`,
-a 409 :class:`~lain_cli.kube.AlreadyExists` or :class:`~lain_cli.kube.Conflict`,
-other refusals are worded by :func:`lain_cli.kube.classify_failure` from the
-same "Error from server (Reason): message" kubectl prints.  A request that
+The answers mean what kubectl's would: each refusal is read by
+:func:`lain_cli.kube.classify_failure` from the same "Error from server
+(Reason): message" kubectl prints (NotFound, AlreadyExists, Conflict, ...).  A request that
 could not go out (the proxy is gone), or of a kind lain leaves to kubectl, is
 :class:`~lain_cli.sharedproxy.NotProxied`: the caller runs kubectl instead.
 """
@@ -25,7 +24,7 @@ from typing import Any, Protocol
 
 from lain_cli import proc
 from lain_cli.errors import ClusterError
-from lain_cli.kube import AlreadyExists, Conflict, NotFound, classify_failure
+from lain_cli.kube import NotFound, classify_failure
 from lain_cli.kubeproxy import NotSent
 from lain_cli.sharedproxy import NotProxied
 
@@ -167,17 +166,11 @@ def _json(answer: bytes) -> dict[str, Any] | None:
 
 def _failure(status: int, doc: dict[str, Any] | None, answer: bytes, *, cluster_name: str,
              what: str) -> ClusterError:
-    reason = str(doc.get("reason") or "") if doc is not None and doc.get("kind") == "Status" else ""
-    message = str(doc.get("message") or "") if doc is not None else ""
-    if status == 404 and reason == "NotFound":
-        return NotFound(f"{what}: not found on cluster {cluster_name}", details=[message])
-    if status == 409 and reason == "AlreadyExists":
-        return AlreadyExists(f"{what}: the object was created on cluster {cluster_name} meanwhile",
-                             details=[message])
-    if status == 409:
-        return Conflict(f"{what}: the object changed on cluster {cluster_name} since it was read", details=[message])
-    if reason:  # what kubectl prints for the same answer, worded the same way
-        return classify_failure(f"Error from server ({reason}): {message}", cluster_name, what=what)
+    """The error kubectl gives for the same answer: its "Error from server (Reason):
+    message" line, read by the same classifier (NotFound, AlreadyExists, Conflict, ...)."""
+    if doc is not None and doc.get("kind") == "Status" and doc.get("reason"):
+        return classify_failure(f"Error from server ({doc['reason']}): {doc.get('message') or ''}", cluster_name,
+                                what=what)
     # not the API server's answer: the proxy's own (it could not reach the cluster)
     text = answer.decode("utf-8", errors="replace").strip()[:300] or f"HTTP {status}"
     return classify_failure(f"error: {text}", cluster_name, what=what)

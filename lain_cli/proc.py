@@ -229,8 +229,7 @@ class Stream:
     def stop(self) -> None:
         """Terminate the process (if it still runs) and wait until it has ended."""
         if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.terminate()
+            self.terminate()
             wait_ending(self.proc)
 
     def __enter__(self) -> Stream:

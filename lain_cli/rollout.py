@@ -34,9 +34,9 @@ from lain_cli.tracking.objects import (
     owned_by,
     parse_time,
     pods_and_sets_of,
+    pods_of,
     started_containers,
 )
-from lain_cli.tracking.objects import pods_of as objects_pods_of
 
 if TYPE_CHECKING:
     from lain_cli.clusters import Cluster
@@ -82,20 +82,13 @@ def tracked_workloads(
     return [*sorted(deployments, key=_name), *sorted(statefulsets, key=_name), *sorted(plain_jobs, key=_name)]
 
 
-def pods_of(workload: Obj, pods: Sequence[Obj], replicasets: Sequence[Obj], *,
-            pod_index: OwnerIndex | None = None, set_index: OwnerIndex | None = None) -> tuple[list[Obj], list[Obj]]:
-    """(pods, replicasets) that ``workload`` controls, by owner uid (tracking.objects.pods_of);
-    the indexes: built once by a caller that asks for every workload."""
-    return pods_and_sets_of(workload, pod_index or OwnerIndex(pods), set_index or OwnerIndex(replicasets))
-
-
 def job_of(pod: Obj, jobs: Sequence[Obj]) -> Obj | None:
     return next((job for job in jobs if owned_by(pod, job)), None)
 
 
 def live_pods_of_job(job: Obj, pods: Sequence[Obj]) -> list[Obj]:
     """The pods of ``job`` (by its uid) that are not being deleted."""
-    return [p for p in objects_pods_of(job, pods) if not is_deleting(p)]
+    return [p for p in pods_of(job, pods) if not is_deleting(p)]
 
 
 def events_about(events: Iterable[Obj], names: Iterable[str]) -> list[Obj]:
@@ -126,7 +119,7 @@ def evaluate(
     )
     pod_index, set_index = OwnerIndex(snapshot.get("pods", ())), OwnerIndex(snapshot.get("replicasets", ()))
     for workload in workloads:
-        pods, sets = pods_of(workload, (), (), pod_index=pod_index, set_index=set_index)
+        pods, sets = pods_and_sets_of(workload, pod_index, set_index)
         names = [_name(workload), *(_name(p) for p in pods)]
         statuses.append(
             tracking.workload_status(

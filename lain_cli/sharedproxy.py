@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lain_cli.kubeproxy import KubectlProxy
+    from lain_cli.kubeproxy import HasKubectlArgs, KubectlProxy
 
 
 class NotProxied(Exception):
     """A request that did not go through the proxy (it could not be reached, or the
     kind is not one lain sends itself): the caller runs kubectl instead."""
-
-
-class HasKubectlArgs(Protocol):
-    def kubectl_args(self) -> list[str]: ...
 
 
 class SharedProxy:

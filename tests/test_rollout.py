@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from lain_cli import rollout, tracking
 from lain_cli.events import Progress
+from lain_cli.tracking.objects import OwnerIndex, pods_and_sets_of
 
 NOW = datetime(2026, 11, 25, 12, 0, 10, tzinfo=UTC)
 
@@ -56,7 +57,8 @@ def test_tracked_workloads_skip_hooks_and_cronjob_jobs() -> None:
 
 def test_pods_of_a_deployment_go_through_its_replicasets() -> None:
     other = {"kind": "Pod", "metadata": _meta("dummy-worker-1", "p9", "rs9")}
-    pods, sets = rollout.pods_of(_deployment(), [_pod_pull_not_found(), other], [_replicaset()])
+    pods, sets = pods_and_sets_of(_deployment(), OwnerIndex([_pod_pull_not_found(), other]),
+                                  OwnerIndex([_replicaset()]))
     assert [p["metadata"]["name"] for p in pods] == ["dummy-web-abc-x1"]
     assert [s["metadata"]["name"] for s in sets] == ["dummy-web-abc"]
 
